@@ -10,6 +10,12 @@ single-node KRaft Kafka (broker + controller in one JVM) from that classpath:
 
 Main classes (Kafka 4.1): storage formatting `kafka.tools.StorageTool`, the server
 `kafka.Kafka`; the CLI tools are in kafka_tools.py.
+
+Environment: GREGOR_CACHE, GREGOR_KAFKA_VERSION (default 4.1.1), GREGOR_KAFKA_LOG_LEVEL (broker
+log level, default INFO, written to <workdir>/kafka.log), GREGOR_KAFKA_TOOLS_LOG_LEVEL (default
+WARN, to stderr), GREGOR_KAFKA_JVM_OPTS (extra JVM flags; the defaults favour start-up time:
+-XX:+UseSerialGC -XX:TieredStopAtLevel=1, override with e.g. -XX:TieredStopAtLevel=4 for
+throughput comparisons).
 """
 
 from __future__ import annotations
@@ -20,9 +26,9 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
+from helpers import die_with_parent
 from kafka_wire import free_port, wait_for_api_versions
 
 DEFAULT_KAFKA_VERSION = "4.1.1"
@@ -212,7 +218,8 @@ class KafkaRef:
                        log_config=self.log4j_path, version=self.version)
         self._log_file = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log_file,
-                                     stderr=subprocess.STDOUT, cwd=self.workdir)
+                                     stderr=subprocess.STDOUT, cwd=self.workdir,
+                                     preexec_fn=die_with_parent)
         try:
             wait_for_api_versions(self.host, self.port, timeout, alive=self.running)
         except Exception as e:
