@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate C codecs for Kafka's protocol messages from its JSON schemas.
 
-Usage: gen_protocol.py SCHEMA_DIR OUT_DIR
+Usage: gen_protocol.py OUT_DIR SCHEMA_DIR...
 
 Writes OUT_DIR/kafka_msgs.h and OUT_DIR/kafka_msgs.c. For every message M
 (request, response, header, data) it emits:
@@ -263,6 +263,10 @@ class Gen:
         for m in reqs:
             h.append("    GR_API_%s = %d,\n" % (m.name[: -len("Request")], m.api_key))
         h.append("    GR_API_COUNT = %d\n};\n\n" % (max(m.api_key for m in reqs) + 1))
+        h.append("/* Metadata log record types (the apiKey of schemas/metadata). */\nenum {\n")
+        for m in sorted([m for m in self.msgs if m.kind == "metadata"], key=lambda m: m.api_key):
+            h.append("    GR_MREC_%s = %d,\n" % (m.name, m.api_key))
+        h.append("};\n\n")
         h.append(
             "/* Per API key: name and the version ranges declared by the schemas. */\n"
             "typedef struct gr_api_schema_s {\n"
@@ -612,14 +616,15 @@ class Gen:
 
 
 def main():
-    src, out = sys.argv[1], sys.argv[2]
+    out, srcs = sys.argv[1], sys.argv[2:]
     msgs = []
-    for fn in sorted(os.listdir(src)):
-        if not fn.endswith(".json"):
-            continue
-        with open(os.path.join(src, fn)) as fh:
-            d = json.loads(strip_comments(fh.read()))
-        msgs.append(Message(d))
+    for src in srcs:
+        for fn in sorted(os.listdir(src)):
+            if not fn.endswith(".json"):
+                continue
+            with open(os.path.join(src, fn)) as fh:
+                d = json.loads(strip_comments(fh.read()))
+            msgs.append(Message(d))
     g = Gen(msgs)
     g.gen_header()
     g.gen_code()

@@ -1,0 +1,315 @@
+/* Fetch (key 1), versions 4-17: reads whole batches from each requested
+ * partition up to its high watermark, within the partition and response
+ * byte limits (the first batch is returned even when larger, as KIP-74
+ * requires). When fewer than MinBytes are ready the request waits (long
+ * poll) until an append wakes it or MaxWaitMs passes. Incremental fetch
+ * sessions (KIP-227) are kept in fetch_session.c. v13+ names topics by id.
+ * Fetch v0-3 would need records down-converted to magic 0/1 and is not
+ * served. */
+#include "api/dispatch.h"
+#include "api/fetch_session.h"
+#include "base/log.h"
+#include "kafka_msgs.h"
+#include "protocol/errors.h"
+#include "server/partition.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef gr_FetchResponse_PartitionData pdata_t;
+
+/* One partition this fetch reads, whether named in the request or carried
+ * by its session. */
+typedef struct fetch_item_s {
+    gr_meta_topic_t   *topic;      /* NULL when unknown */
+    gr_str_t           name;
+    gr_uuid_t          id;
+    int32_t            partition;
+    int64_t            offset;
+    int32_t            max_bytes;
+    gr_fetch_sess_part_t *sp;      /* session entry, NULL when sessionless */
+    gr_fetch_waiter_t  waiter;
+    bool               waiting;
+} fetch_item_t;
+
+typedef struct fetch_op_s {
+    gr_req_t       *req;
+    gr_FetchRequest rq;
+    fetch_item_t   *items;
+    int32_t         nitems;
+    gr_fetch_sess_t *sess;
+    bool            incremental;
+    int32_t         session_id;
+    uv_timer_t      timer;
+    bool            timer_on;
+    bool            replied;
+} fetch_op_t;
+
+static void op_free_cb(uv_handle_t *h) { free(h->data); }
+
+static void op_unwait(fetch_op_t *op)
+{
+    for (int32_t i = 0; i < op->nitems; i++) {
+        if (op->items[i].waiting) {
+            gr_part_remove_waiter(&op->items[i].waiter);
+            op->items[i].waiting = false;
+        }
+    }
+}
+
+/* Build the response; returns false (and builds nothing durable) when not
+ * final and fewer than MinBytes are available. */
+static bool fetch_build(fetch_op_t *op, bool final)
+{
+    gr_req_t *req = op->req;
+    gr_broker_t *b = req->broker;
+    int16_t v = req->api_version;
+    int64_t budget = op->rq.MaxBytes > 0 ? op->rq.MaxBytes : INT32_MAX;
+    int64_t total = 0;
+    bool any_error = false;
+
+    pdata_t *pd = gr_arena_calloc(&req->arena, (size_t)op->nitems + 1, sizeof *pd);
+    bool *include = gr_arena_calloc(&req->arena, (size_t)op->nitems + 1, sizeof *include);
+    if (!pd || !include)
+        return final;
+    for (int32_t i = 0; i < op->nitems; i++) {
+        fetch_item_t *it = &op->items[i];
+        pdata_t *p = &pd[i];
+        p->PartitionIndex = it->partition;
+        p->HighWatermark = -1;
+        p->LastStableOffset = -1;
+        p->LogStartOffset = -1;
+        p->PreferredReadReplica = -1;
+        p->AbortedTransactions_count = -1;
+        p->Records.len = 0;
+        p->Records.ptr = (const uint8_t *)"";
+        p->DivergingEpoch.Epoch = -1;
+        p->DivergingEpoch.EndOffset = -1;
+        p->CurrentLeader.LeaderId = -1;
+        p->CurrentLeader.LeaderEpoch = -1;
+        p->SnapshotId.EndOffset = -1;
+        p->SnapshotId.Epoch = -1;
+        gr_part_t *part = it->topic ? gr_broker_part(b, it->topic, it->partition) : NULL;
+        if (!part) {
+            p->ErrorCode = (v >= 13 && !it->topic) ? GR_KERR_UNKNOWN_TOPIC_ID
+                                                   : GR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+            include[i] = true;
+            any_error = true;
+            continue;
+        }
+        int64_t hw = gr_part_hw(part), ls = gr_part_log_start(part);
+        p->HighWatermark = hw;
+        p->LastStableOffset = hw;
+        p->LogStartOffset = ls;
+        int32_t limit = it->max_bytes;
+        if (limit > budget)
+            limit = (int32_t)budget;
+        bool min_one = total == 0;
+        gr_bytes_t data = {(const uint8_t *)"", 0};
+        int16_t err = GR_KERR_NONE;
+        if (limit > 0 || min_one)
+            err = gr_part_read(part, it->offset, limit, min_one, &req->arena, &data);
+        p->ErrorCode = err;
+        if (err) {
+            any_error = true;
+            include[i] = true;
+            continue;
+        }
+        p->Records = data;
+        total += data.len;
+        budget -= data.len;
+        if (budget < 0)
+            budget = 0;
+        include[i] = !op->incremental || data.len > 0 || !it->sp ||
+                     gr_fetch_sess_part_changed(it->sp, hw, hw, ls);
+    }
+    if (!final && !any_error && total < op->rq.MinBytes)
+        return false;
+
+    /* Commit what this answer tells the client to the session. */
+    for (int32_t i = 0; i < op->nitems; i++)
+        if (op->items[i].sp && include[i])
+            gr_fetch_sess_part_sent(op->items[i].sp, pd[i].HighWatermark, pd[i].LastStableOffset,
+                                    pd[i].LogStartOffset);
+
+    gr_FetchResponse rs;
+    gr_FetchResponse_init(&rs);
+    rs.SessionId = op->session_id;
+    rs.Responses = gr_arena_calloc(&req->arena, (size_t)op->nitems + 1, sizeof *rs.Responses);
+    if (!rs.Responses)
+        return final;
+    /* Group partitions by topic, keeping first-seen topic order. */
+    int32_t nt = 0;
+    for (int32_t i = 0; i < op->nitems; i++) {
+        if (!include[i])
+            continue;
+        fetch_item_t *it = &op->items[i];
+        gr_FetchResponse_FetchableTopicResponse *rt = NULL;
+        for (int32_t k = 0; k < nt; k++) {
+            gr_FetchResponse_FetchableTopicResponse *c = &rs.Responses[k];
+            bool same = v >= 13 ? gr_uuid_eq(&c->TopicId, &it->id)
+                                : (c->Topic.len == it->name.len &&
+                                   memcmp(c->Topic.ptr, it->name.ptr, (size_t)it->name.len) == 0);
+            if (same) {
+                rt = c;
+                break;
+            }
+        }
+        if (!rt) {
+            rt = &rs.Responses[nt++];
+            rt->Topic = it->name;
+            rt->TopicId = it->id;
+            rt->Partitions = gr_arena_calloc(&req->arena, (size_t)op->nitems, sizeof *rt->Partitions);
+            if (!rt->Partitions)
+                return final;
+        }
+        rt->Partitions[rt->Partitions_count++] = pd[i];
+    }
+    rs.Responses_count = nt;
+    op->replied = true;
+    GR_REQ_REPLY(req, FetchResponse, &rs);
+    return true;
+}
+
+static void op_finish(fetch_op_t *op)
+{
+    op_unwait(op);
+    if (op->sess)
+        gr_fetch_sess_end(op->sess);
+    if (op->timer_on) {
+        uv_timer_stop(&op->timer);
+        uv_close((uv_handle_t *)&op->timer, op_free_cb);
+    } else {
+        free(op);
+    }
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+    fetch_op_t *op = t->data;
+    fetch_build(op, true);
+    op_finish(op);
+}
+
+static void on_wake(gr_fetch_waiter_t *w)
+{
+    fetch_op_t *op = w->arg;
+    if (op->replied)
+        return;
+    if (fetch_build(op, false))
+        op_finish(op);
+}
+
+static void fetch_error(gr_req_t *req, int16_t err, int32_t session_id)
+{
+    gr_FetchResponse rs;
+    gr_FetchResponse_init(&rs);
+    rs.ErrorCode = err;
+    rs.SessionId = session_id;
+    GR_REQ_REPLY(req, FetchResponse, &rs);
+}
+
+void gr_api_fetch(gr_req_t *req)
+{
+    gr_broker_t *b = req->broker;
+    int16_t v = req->api_version;
+    fetch_op_t *op = calloc(1, sizeof *op);
+    if (!op) {
+        gr_req_malformed(req, "out of memory");
+        return;
+    }
+    op->req = req;
+    if (gr_FetchRequest_decode(&req->body, &req->arena, v, &op->rq) != 0) {
+        free(op);
+        gr_req_malformed(req, "bad Fetch body");
+        return;
+    }
+    gr_FetchRequest *rq = &op->rq;
+
+    /* Resolve the session (v7+). */
+    int32_t nreq = 0;
+    for (int32_t i = 0; i < rq->Topics_count; i++)
+        nreq += rq->Topics[i].Partitions_count > 0 ? rq->Topics[i].Partitions_count : 0;
+    int16_t serr = 0;
+    if (v >= 7) {
+        serr = gr_fetch_sess_begin(b, rq->SessionId, rq->SessionEpoch, &op->sess, &op->incremental);
+        if (serr) {
+            free(op);
+            fetch_error(req, serr, 0);
+            return;
+        }
+    }
+    op->session_id = op->sess ? gr_fetch_sess_id(op->sess) : 0;
+
+    /* Apply the request's partitions to the session, or list them. */
+    int32_t cap = nreq + (op->sess ? gr_fetch_sess_count(op->sess) : 0) + 1;
+    op->items = gr_arena_calloc(&req->arena, (size_t)cap, sizeof *op->items);
+    if (!op->items) {
+        free(op);
+        gr_req_malformed(req, "out of memory");
+        return;
+    }
+    for (int32_t i = 0; i < rq->Topics_count; i++) {
+        gr_FetchRequest_FetchTopic *qt = &rq->Topics[i];
+        gr_meta_topic_t *t = v >= 13 ? gr_meta_topic_by_id(&b->meta, &qt->TopicId)
+                             : qt->Topic.len >= 0
+                                 ? gr_meta_topic_by_name(&b->meta, qt->Topic.ptr, (size_t)qt->Topic.len)
+                                 : NULL;
+        for (int32_t j = 0; j < qt->Partitions_count; j++) {
+            gr_FetchRequest_FetchPartition *qp = &qt->Partitions[j];
+            if (op->sess) {
+                gr_fetch_sess_upsert(op->sess, t, qt->Topic, &qt->TopicId, qp->Partition,
+                                     qp->FetchOffset, qp->PartitionMaxBytes);
+            } else {
+                fetch_item_t *it = &op->items[op->nitems++];
+                it->topic = t;
+                it->name = v >= 13 ? (t ? gr_str(t->name) : gr_str("")) : qt->Topic;
+                it->id = v >= 13 ? qt->TopicId : (t ? t->id : qt->TopicId);
+                it->partition = qp->Partition;
+                it->offset = qp->FetchOffset;
+                it->max_bytes = qp->PartitionMaxBytes;
+            }
+        }
+    }
+    if (op->sess) {
+        for (int32_t i = 0; i < rq->ForgottenTopicsData_count; i++) {
+            gr_FetchRequest_ForgottenTopic *ft = &rq->ForgottenTopicsData[i];
+            for (int32_t j = 0; j < ft->Partitions_count; j++)
+                gr_fetch_sess_forget(op->sess, ft->Topic, &ft->TopicId, ft->Partitions[j], v >= 13);
+        }
+        /* The session's partitions, in its order, are what this fetch reads. */
+        gr_fetch_sess_part_t *sp = NULL;
+        while ((sp = gr_fetch_sess_next(op->sess, sp)) != NULL && op->nitems < cap) {
+            fetch_item_t *it = &op->items[op->nitems++];
+            it->sp = sp;
+            it->topic = gr_fetch_sess_part_topic(b, sp);
+            it->name = it->topic ? gr_str(it->topic->name) : sp->name;
+            it->id = it->topic ? it->topic->id : sp->id;
+            it->partition = sp->partition;
+            it->offset = sp->fetch_offset;
+            it->max_bytes = sp->max_bytes;
+        }
+    }
+
+    if (fetch_build(op, rq->MaxWaitMs <= 0 || b->stopping)) {
+        if (op->sess)
+            gr_fetch_sess_end(op->sess);
+        free(op);
+        return;
+    }
+    /* Long poll: wake on any append to the partitions read, or time out. */
+    for (int32_t i = 0; i < op->nitems; i++) {
+        fetch_item_t *it = &op->items[i];
+        gr_part_t *part = it->topic ? gr_broker_part(b, it->topic, it->partition) : NULL;
+        if (!part)
+            continue;
+        it->waiter.cb = on_wake;
+        it->waiter.arg = op;
+        gr_part_add_waiter(part, &it->waiter);
+        it->waiting = true;
+    }
+    uv_timer_init(b->loop, &op->timer);
+    op->timer.data = op;
+    op->timer_on = true;
+    uv_timer_start(&op->timer, on_timeout, (uint64_t)rq->MaxWaitMs, 0);
+}

@@ -1,0 +1,107 @@
+/* ListOffsets (key 2), versions 0-9: the earliest (-2, and -4/-5, which
+ * equal it without tiered storage), latest (-1: the high watermark, which
+ * is also the last stable offset without transactions) and max-timestamp
+ * (-3) offsets, or the first offset at or after a timestamp. v0 answers
+ * in its old array form. */
+#include "api/dispatch.h"
+#include "kafka_msgs.h"
+#include "log/partition_log.h"
+#include "protocol/errors.h"
+#include "server/partition.h"
+
+typedef gr_ListOffsetsResponse_ListOffsetsPartitionResponse presp_t;
+
+static void lookup(gr_part_t *part, int64_t ts, presp_t *pr)
+{
+    pr->Timestamp = -1;
+    pr->Offset = -1;
+    pr->LeaderEpoch = gr_part_leader_epoch(part);
+    switch (ts) {
+    case -2: /* earliest */
+    case -4: /* earliest local */
+    case -5: /* earliest pending upload */
+        pr->Offset = gr_part_log_start(part);
+        return;
+    case -1: /* latest */
+        pr->Offset = gr_part_hw(part);
+        return;
+    case -3: { /* max timestamp */
+        int64_t off = -1, t = -1;
+        if (gr_plog_max_timestamp(part->log, &off, &t) == 0 && off >= 0) {
+            pr->Offset = off;
+            pr->Timestamp = t;
+        }
+        return;
+    }
+    default:
+        break;
+    }
+    if (ts < 0) {
+        pr->ErrorCode = GR_KERR_INVALID_REQUEST;
+        return;
+    }
+    int64_t off = -1, t = -1;
+    if (gr_plog_offset_for_timestamp(part->log, ts, &off, &t) == 0 && off >= 0 && off < gr_part_hw(part)) {
+        pr->Offset = off;
+        pr->Timestamp = t;
+    }
+}
+
+void gr_api_list_offsets(gr_req_t *req)
+{
+    gr_broker_t *b = req->broker;
+    gr_ListOffsetsRequest rq;
+    if (gr_ListOffsetsRequest_decode(&req->body, &req->arena, req->api_version, &rq) != 0) {
+        gr_req_malformed(req, "bad ListOffsets body");
+        return;
+    }
+    gr_ListOffsetsResponse rs;
+    gr_ListOffsetsResponse_init(&rs);
+    int32_t nt = rq.Topics_count > 0 ? rq.Topics_count : 0;
+    rs.Topics = gr_arena_calloc(&req->arena, (size_t)nt + 1, sizeof *rs.Topics);
+    if (!rs.Topics)
+        goto oom;
+    rs.Topics_count = nt;
+    for (int32_t i = 0; i < nt; i++) {
+        gr_ListOffsetsRequest_ListOffsetsTopic *qt = &rq.Topics[i];
+        gr_ListOffsetsResponse_ListOffsetsTopicResponse *rt = &rs.Topics[i];
+        rt->Name = qt->Name;
+        int32_t np = qt->Partitions_count > 0 ? qt->Partitions_count : 0;
+        rt->Partitions = gr_arena_calloc(&req->arena, (size_t)np + 1, sizeof *rt->Partitions);
+        if (!rt->Partitions)
+            goto oom;
+        rt->Partitions_count = np;
+        gr_meta_topic_t *t = qt->Name.len >= 0 ? gr_meta_topic_by_name(&b->meta, qt->Name.ptr, (size_t)qt->Name.len) : NULL;
+        for (int32_t j = 0; j < np; j++) {
+            gr_ListOffsetsRequest_ListOffsetsPartition *qp = &qt->Partitions[j];
+            presp_t *pr = &rt->Partitions[j];
+            pr->PartitionIndex = qp->PartitionIndex;
+            pr->Timestamp = -1;
+            pr->Offset = -1;
+            pr->LeaderEpoch = -1;
+            gr_part_t *part = t ? gr_broker_part(b, t, qp->PartitionIndex) : NULL;
+            if (!part) {
+                pr->ErrorCode = GR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+                continue;
+            }
+            int32_t epoch = gr_part_leader_epoch(part);
+            if (qp->CurrentLeaderEpoch >= 0 && qp->CurrentLeaderEpoch != epoch) {
+                pr->ErrorCode = qp->CurrentLeaderEpoch < epoch ? GR_KERR_FENCED_LEADER_EPOCH
+                                                               : GR_KERR_UNKNOWN_LEADER_EPOCH;
+                continue;
+            }
+            lookup(part, qp->Timestamp, pr);
+            if (req->api_version == 0 && pr->ErrorCode == 0) {
+                pr->OldStyleOffsets = gr_arena_calloc(&req->arena, 1, sizeof(int64_t));
+                if (!pr->OldStyleOffsets)
+                    goto oom;
+                pr->OldStyleOffsets[0] = pr->Offset;
+                pr->OldStyleOffsets_count = pr->Offset >= 0 && qp->MaxNumOffsets > 0 ? 1 : 0;
+            }
+        }
+    }
+    GR_REQ_REPLY(req, ListOffsetsResponse, &rs);
+    return;
+oom:
+    gr_req_malformed(req, "out of memory");
+}

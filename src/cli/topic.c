@@ -1,0 +1,461 @@
+/* `gregor topic create|list|describe|delete`, on librdkafka's Admin API
+ * (CreateTopics, DeleteTopics, DescribeConfigs) and Metadata. */
+#include "cli/cli_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char gr_cli_topic_usage[] =
+    "usage: gregor topic create NAME [--partitions N] [--replication-factor N]\n"
+    "                               [--config KEY=VALUE]... [--if-not-exists]\n"
+    "       gregor topic list [--internal]\n"
+    "       gregor topic describe NAME\n"
+    "       gregor topic delete NAME [--if-exists]\n"
+    "  create    --partitions and --replication-factor default to the broker's defaults\n"
+    "  list      topic names, one per line; --internal includes internal topics (__*)\n"
+    "  describe  partitions with leader, replicas and ISR, and the topic's own configs\n";
+
+#define MAX_CONFIGS 128
+
+enum {
+    OPT_PARTITIONS = 1,
+    OPT_RF,
+    OPT_CONFIG,
+    OPT_IF_NOT_EXISTS,
+    OPT_IF_EXISTS,
+    OPT_INTERNAL,
+};
+
+/* An admin client; auto creation is off so that describing a topic that
+ * does not exist never creates it. */
+static int admin_new(gr_cli_t *cli, const char *what, rd_kafka_t **rkp)
+{
+    rd_kafka_conf_t *conf = gr_cli_conf_new(cli);
+    if (gr_cli_conf_set(conf, what, "allow.auto.create.topics", "false") != 0) {
+        rd_kafka_conf_destroy(conf);
+        return GR_CLI_EUSAGE;
+    }
+    return gr_cli_client_new(cli, RD_KAFKA_PRODUCER, conf, what, rkp);
+}
+
+/* Reads exactly one NAME (and the given options) after the action word. */
+static int parse_name_args(gr_cli_t *cli, gr_cli_args_t *a, const gr_cli_opt_t *opts,
+                           const char **name, int (*on_opt)(void *, int, const char *), void *ctx)
+{
+    const char *val;
+    int         id;
+    *name = NULL;
+    while ((id = gr_cli_args_next(cli, a, opts, &val)) != GR_CLI_ARG_END) {
+        if (id == GR_CLI_ARG_ERR)
+            return GR_CLI_EUSAGE;
+        if (id == GR_CLI_ARG_HELP)
+            return -1;
+        if (id == GR_CLI_ARG_POS) {
+            if (*name)
+                return gr_cli_usage_error(a->usage, "unexpected argument '%s'", val);
+            *name = val;
+            continue;
+        }
+        int rc = on_opt ? on_opt(ctx, id, val) : 0;
+        if (rc)
+            return rc;
+    }
+    if (!*name || !**name)
+        return gr_cli_usage_error(a->usage, "a topic NAME is required");
+    return 0;
+}
+
+/* ---- create ---- */
+
+typedef struct create_args_s {
+    int         partitions;
+    int         rf;
+    const char *configs[MAX_CONFIGS];
+    int         nconfigs;
+    int         if_not_exists;
+} create_args_t;
+
+static int create_opt(void *ctx, int id, const char *val)
+{
+    create_args_t *c = ctx;
+    switch (id) {
+    case OPT_PARTITIONS:
+        return gr_cli_opt_int(gr_cli_topic_usage, "--partitions", val, 1, 1000000, &c->partitions);
+    case OPT_RF:
+        return gr_cli_opt_int(gr_cli_topic_usage, "--replication-factor", val, 1, 32767, &c->rf);
+    case OPT_CONFIG:
+        if (!strchr(val, '=') || val[0] == '=')
+            return gr_cli_usage_error(gr_cli_topic_usage, "--config needs KEY=VALUE, got '%s'", val);
+        if (c->nconfigs == MAX_CONFIGS)
+            return gr_cli_usage_error(gr_cli_topic_usage, "too many --config options");
+        c->configs[c->nconfigs++] = val;
+        return 0;
+    case OPT_IF_NOT_EXISTS:
+        c->if_not_exists = 1;
+        return 0;
+    }
+    return 0;
+}
+
+static int topic_create(gr_cli_t *cli, gr_cli_args_t *a)
+{
+    static const gr_cli_opt_t opts[] = {
+        {"partitions", 'p', 1, OPT_PARTITIONS},
+        {"replication-factor", 'r', 1, OPT_RF},
+        {"config", 'c', 1, OPT_CONFIG},
+        {"if-not-exists", 0, 0, OPT_IF_NOT_EXISTS},
+        {NULL, 0, 0, 0},
+    };
+    create_args_t c = {.partitions = -1, .rf = -1};
+    const char   *name;
+    int           rc = parse_name_args(cli, a, opts, &name, create_opt, &c);
+    if (rc)
+        return rc < 0 ? gr_cli_help(gr_cli_topic_usage) : rc;
+
+    char what[300];
+    snprintf(what, sizeof(what), "topic create %s", name);
+    char               errstr[512];
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(name, c.partitions, c.rf, errstr, sizeof(errstr));
+    if (!nt)
+        return gr_cli_usage_error(gr_cli_topic_usage, "%s: %s", what, errstr);
+    for (int i = 0; i < c.nconfigs; i++) {
+        char   key[256];
+        const char *eq = strchr(c.configs[i], '=');
+        size_t n = (size_t)(eq - c.configs[i]);
+        if (n >= sizeof(key))
+            n = sizeof(key) - 1;
+        memcpy(key, c.configs[i], n);
+        key[n] = '\0';
+        if (rd_kafka_NewTopic_set_config(nt, key, eq + 1) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            rd_kafka_NewTopic_destroy(nt);
+            return gr_cli_usage_error(gr_cli_topic_usage, "%s: bad config '%s'", what, c.configs[i]);
+        }
+    }
+
+    rd_kafka_t *rk;
+    if ((rc = admin_new(cli, what, &rk)) != 0) {
+        rd_kafka_NewTopic_destroy(nt);
+        return rc;
+    }
+    rd_kafka_queue_t        *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t *ao = gr_cli_admin_options(cli, rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_CreateTopics(rk, &nt, 1, ao, q);
+    rd_kafka_AdminOptions_destroy(ao);
+    rd_kafka_NewTopic_destroy(nt);
+
+    rd_kafka_event_t *ev;
+    rc = gr_cli_admin_wait(cli, rk, q, what, &ev);
+    if (rc == 0) {
+        size_t                          n;
+        const rd_kafka_topic_result_t **res =
+            rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+        rd_kafka_resp_err_t err = n ? rd_kafka_topic_result_error(res[0]) : RD_KAFKA_RESP_ERR__FAIL;
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            printf("created topic %s\n", name);
+        } else if (err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS && c.if_not_exists) {
+            printf("topic %s already exists\n", name);
+        } else {
+            const char *es = n ? rd_kafka_topic_result_error_string(res[0]) : NULL;
+            gr_cli_errorf(what, "%s", es && *es ? es : rd_kafka_err2str(err));
+            rc = GR_CLI_EBROKER;
+        }
+        rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_queue_destroy(q);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
+/* ---- delete ---- */
+
+static int delete_opt(void *ctx, int id, const char *val)
+{
+    *(int *)ctx = 1; /* --if-exists, the only option */
+    return 0;
+}
+
+static int topic_delete(gr_cli_t *cli, gr_cli_args_t *a)
+{
+    static const gr_cli_opt_t opts[] = {
+        {"if-exists", 0, 0, OPT_IF_EXISTS},
+        {NULL, 0, 0, 0},
+    };
+    int         if_exists = 0;
+    const char *name;
+    int         rc = parse_name_args(cli, a, opts, &name, delete_opt, &if_exists);
+    if (rc)
+        return rc < 0 ? gr_cli_help(gr_cli_topic_usage) : rc;
+
+    char what[300];
+    snprintf(what, sizeof(what), "topic delete %s", name);
+    rd_kafka_t *rk;
+    if ((rc = admin_new(cli, what, &rk)) != 0)
+        return rc;
+    rd_kafka_queue_t        *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t *ao = gr_cli_admin_options(cli, rk, RD_KAFKA_ADMIN_OP_DELETETOPICS);
+    rd_kafka_DeleteTopic_t  *dt = rd_kafka_DeleteTopic_new(name);
+    rd_kafka_DeleteTopics(rk, &dt, 1, ao, q);
+    rd_kafka_DeleteTopic_destroy(dt);
+    rd_kafka_AdminOptions_destroy(ao);
+
+    rd_kafka_event_t *ev;
+    rc = gr_cli_admin_wait(cli, rk, q, what, &ev);
+    if (rc == 0) {
+        size_t                          n;
+        const rd_kafka_topic_result_t **res =
+            rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), &n);
+        rd_kafka_resp_err_t err = n ? rd_kafka_topic_result_error(res[0]) : RD_KAFKA_RESP_ERR__FAIL;
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            printf("deleted topic %s\n", name);
+        } else if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+            if (if_exists) {
+                printf("topic %s does not exist\n", name);
+            } else {
+                gr_cli_errorf(what, "topic '%s' does not exist", name);
+                rc = GR_CLI_EBROKER;
+            }
+        } else {
+            const char *es = n ? rd_kafka_topic_result_error_string(res[0]) : NULL;
+            gr_cli_errorf(what, "%s", es && *es ? es : rd_kafka_err2str(err));
+            rc = GR_CLI_EBROKER;
+        }
+        rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_queue_destroy(q);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
+/* ---- list ---- */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int topic_list(gr_cli_t *cli, gr_cli_args_t *a)
+{
+    static const gr_cli_opt_t opts[] = {
+        {"internal", 0, 0, OPT_INTERNAL},
+        {NULL, 0, 0, 0},
+    };
+    int         internal = 0, id;
+    const char *val;
+    while ((id = gr_cli_args_next(cli, a, opts, &val)) != GR_CLI_ARG_END) {
+        if (id == GR_CLI_ARG_ERR)
+            return GR_CLI_EUSAGE;
+        if (id == GR_CLI_ARG_HELP)
+            return gr_cli_help(gr_cli_topic_usage);
+        if (id == GR_CLI_ARG_POS)
+            return gr_cli_usage_error(gr_cli_topic_usage, "unexpected argument '%s'", val);
+        internal = 1;
+    }
+
+    rd_kafka_t *rk;
+    int         rc = admin_new(cli, "topic list", &rk);
+    if (rc)
+        return rc;
+    const rd_kafka_metadata_t *md;
+    rc = gr_cli_metadata(cli, rk, NULL, "topic list", &md);
+    if (rc == 0) {
+        const char **names = calloc((size_t)md->topic_cnt + 1, sizeof(*names));
+        int          n = 0;
+        for (int i = 0; names && i < md->topic_cnt; i++) {
+            const char *t = md->topics[i].topic;
+            if (md->topics[i].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+                continue;
+            if (!internal && gr_cli_topic_is_internal(t))
+                continue;
+            names[n++] = t;
+        }
+        qsort(names, (size_t)n, sizeof(*names), cmp_str);
+        for (int i = 0; i < n; i++)
+            printf("%s\n", names[i]);
+        free(names);
+        rd_kafka_metadata_destroy(md);
+    }
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
+/* ---- describe ---- */
+
+static int cmp_part(const void *a, const void *b)
+{
+    const rd_kafka_metadata_partition_t *pa = *(const rd_kafka_metadata_partition_t *const *)a;
+    const rd_kafka_metadata_partition_t *pb = *(const rd_kafka_metadata_partition_t *const *)b;
+    return (pa->id > pb->id) - (pa->id < pb->id);
+}
+
+static void print_ids(const char *label, const int32_t *ids, int n)
+{
+    printf("\t%s: ", label);
+    for (int i = 0; i < n; i++)
+        printf("%s%d", i ? "," : "", ids[i]);
+}
+
+/* Prints `Configs: k=v,...` with the configs set on the topic itself, like
+ * kafka-topics.sh: values inherited from broker or cluster settings (Kafka 4
+ * sets min.insync.replicas cluster-wide) would only be noise here. */
+static int print_configs(gr_cli_t *cli, rd_kafka_t *rk, const char *name, const char *what, FILE *out)
+{
+    rd_kafka_queue_t         *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t  *ao = gr_cli_admin_options(cli, rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+    rd_kafka_ConfigResource_t *cr = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, name);
+    rd_kafka_DescribeConfigs(rk, &cr, 1, ao, q);
+    rd_kafka_ConfigResource_destroy(cr);
+    rd_kafka_AdminOptions_destroy(ao);
+
+    rd_kafka_event_t *ev;
+    int               rc = gr_cli_admin_wait(cli, rk, q, what, &ev);
+    if (rc == 0) {
+        size_t                            nres;
+        const rd_kafka_ConfigResource_t **res =
+            rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &nres);
+        if (nres && rd_kafka_ConfigResource_error(res[0])) {
+            gr_cli_errorf(what, "cannot describe configs: %s", rd_kafka_ConfigResource_error_string(res[0]));
+            rc = GR_CLI_EBROKER;
+        } else {
+            fputs("\tConfigs: ", out);
+            size_t                         n = 0;
+            const rd_kafka_ConfigEntry_t **ents = nres ? rd_kafka_ConfigResource_configs(res[0], &n) : NULL;
+            int                            first = 1;
+            for (size_t i = 0; i < n; i++) {
+                if (rd_kafka_ConfigEntry_source(ents[i]) != RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG)
+                    continue;
+                const char *v = rd_kafka_ConfigEntry_value(ents[i]);
+                fprintf(out, "%s%s=%s", first ? "" : ",", rd_kafka_ConfigEntry_name(ents[i]),
+                       rd_kafka_ConfigEntry_is_sensitive(ents[i]) ? "(sensitive)" : v ? v : "null");
+                first = 0;
+            }
+        }
+        rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_queue_destroy(q);
+    return rc;
+}
+
+#if RD_KAFKA_VERSION >= 0x020400ff
+/* Topic ids reach clients through DescribeTopics (librdkafka >= 2.4). */
+static void print_topic_id(gr_cli_t *cli, rd_kafka_t *rk, const char *name, const char *what)
+{
+    rd_kafka_queue_t           *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t    *ao = gr_cli_admin_options(cli, rk, RD_KAFKA_ADMIN_OP_DESCRIBETOPICS);
+    rd_kafka_TopicCollection_t *tc = rd_kafka_TopicCollection_of_topic_names(&name, 1);
+    rd_kafka_DescribeTopics(rk, tc, ao, q);
+    rd_kafka_TopicCollection_destroy(tc);
+    rd_kafka_AdminOptions_destroy(ao);
+    rd_kafka_event_t *ev;
+    if (gr_cli_admin_wait(cli, rk, q, what, &ev) == 0) {
+        size_t                              n;
+        const rd_kafka_TopicDescription_t **td =
+            rd_kafka_DescribeTopics_result_topics(rd_kafka_event_DescribeTopics_result(ev), &n);
+        if (n && !rd_kafka_TopicDescription_error(td[0])) {
+            const rd_kafka_Uuid_t *id = rd_kafka_TopicDescription_topic_id(td[0]);
+            const char            *s = id ? rd_kafka_Uuid_base64str(id) : NULL;
+            if (s)
+                printf("\tTopicId: %s", s);
+        }
+        rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_queue_destroy(q);
+}
+#endif
+
+static int topic_describe(gr_cli_t *cli, gr_cli_args_t *a)
+{
+    static const gr_cli_opt_t opts[] = {{NULL, 0, 0, 0}};
+    const char               *name;
+    int                       rc = parse_name_args(cli, a, opts, &name, NULL, NULL);
+    if (rc)
+        return rc < 0 ? gr_cli_help(gr_cli_topic_usage) : rc;
+
+    char what[300];
+    snprintf(what, sizeof(what), "topic describe %s", name);
+    rd_kafka_t *rk;
+    if ((rc = admin_new(cli, what, &rk)) != 0)
+        return rc;
+    const rd_kafka_metadata_t       *md;
+    const rd_kafka_metadata_topic_t *mt;
+    rc = gr_cli_topic_metadata(cli, rk, name, what, &md, &mt);
+    if (rc) {
+        rd_kafka_destroy(rk);
+        return rc;
+    }
+    const rd_kafka_metadata_partition_t **parts = calloc((size_t)mt->partition_cnt + 1, sizeof(*parts));
+    if (!parts) {
+        rd_kafka_metadata_destroy(md);
+        rd_kafka_destroy(rk);
+        gr_cli_errorf(what, "out of memory");
+        return GR_CLI_EBROKER;
+    }
+    for (int i = 0; i < mt->partition_cnt; i++)
+        parts[i] = &mt->partitions[i];
+    qsort(parts, (size_t)mt->partition_cnt, sizeof(*parts), cmp_part);
+
+    /* Configs first: if the broker cannot describe them, the partitions
+     * are still printed (and the exit code says something failed). */
+    char  *configs = NULL;
+    size_t configs_len = 0;
+    FILE  *cf = open_memstream(&configs, &configs_len);
+    if (cf) {
+        rc = print_configs(cli, rk, name, what, cf);
+        fclose(cf);
+    }
+    printf("Topic: %s", name);
+#if RD_KAFKA_VERSION >= 0x020400ff
+    print_topic_id(cli, rk, name, what);
+#endif
+    printf("\tPartitionCount: %d\tReplicationFactor: %d%s\n", mt->partition_cnt,
+           mt->partition_cnt ? parts[0]->replica_cnt : 0, configs ? configs : "");
+    free(configs);
+    for (int i = 0; i < mt->partition_cnt; i++) {
+        const rd_kafka_metadata_partition_t *p = parts[i];
+        printf("\tTopic: %s\tPartition: %d\tLeader: ", name, p->id);
+        if (p->leader >= 0)
+            printf("%d", p->leader);
+        else
+            printf("none");
+        print_ids("Replicas", p->replicas, p->replica_cnt);
+        print_ids("Isr", p->isrs, p->isr_cnt);
+        if (p->err)
+            printf("\tError: %s", rd_kafka_err2str(p->err));
+        printf("\n");
+    }
+    free(parts);
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
+int gr_cli_topic(gr_cli_t *cli, int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        int (*run)(gr_cli_t *, gr_cli_args_t *);
+    } actions[] = {
+        {"create", topic_create},
+        {"list", topic_list},
+        {"describe", topic_describe},
+        {"delete", topic_delete},
+    };
+    gr_cli_args_t a;
+    gr_cli_args_init(&a, argc, argv, 1, gr_cli_topic_usage);
+    /* Global options may come before the action word. */
+    while (a.i < argc && argv[a.i][0] == '-') {
+        if (strcmp(argv[a.i], "--help") == 0 || strcmp(argv[a.i], "-h") == 0)
+            return gr_cli_help(gr_cli_topic_usage);
+        int g = gr_cli_global_opt(cli, argc, argv, &a.i, gr_cli_topic_usage);
+        if (g == GR_CLI_ARG_ERR)
+            return GR_CLI_EUSAGE;
+        if (g == 0)
+            return gr_cli_usage_error(gr_cli_topic_usage, "unknown option '%s'", argv[a.i]);
+    }
+    if (a.i >= argc)
+        return gr_cli_usage_error(gr_cli_topic_usage, "topic needs an action: create, list, describe or delete");
+    const char *act = argv[a.i++];
+    for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+        if (strcmp(act, actions[i].name) == 0)
+            return actions[i].run(cli, &a);
+    return gr_cli_usage_error(gr_cli_topic_usage, "unknown topic action '%s'", act);
+}

@@ -1,0 +1,558 @@
+/* Broker start, run and stop; see broker.h.
+ *
+ * Start order: configuration (done by main) -> log directory (lock,
+ * meta.properties) -> metadata log replayed into the image -> this broker's
+ * registration -> partitions hosted here opened (with recovery) -> listeners.
+ * Stop order on SIGTERM/SIGINT: listeners and connections closed, every log
+ * flushed and checkpointed, files closed, exit code 0. */
+#include "server/broker.h"
+#include "api/describe_configs.h"
+#include "api/fetch_session.h"
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "cluster/controller.h"
+#include "kafka_msgs.h"
+#include "log/log_manager.h"
+#include "log/partition_log.h"
+#include "protocol/compress.h"
+#include "protocol/records.h"
+#include "server/partition.h"
+#include "txn/producer_state.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define METADATA_TOPIC "__cluster_metadata"
+#define TICK_MS 200
+
+/* ---- metadata log ---- */
+
+typedef struct replay_ctx_s {
+    gr_broker_t *b;
+    int          errors;
+} replay_ctx_t;
+
+static int replay_metadata(gr_broker_t *b)
+{
+    gr_buf_t buf;
+    gr_buf_init(&buf);
+    int64_t off = gr_plog_start_offset(b->metalog);
+    int64_t end = gr_plog_leo(b->metalog);
+    int rc = 0;
+    while (off < end) {
+        gr_buf_reset(&buf);
+        rc = gr_plog_read_copy(b->metalog, off, 1 << 20, end, &buf);
+        if (rc || buf.len == 0)
+            break;
+        /* Walk the batches and their records. */
+        size_t pos = 0;
+        int64_t next = off;
+        while (pos + 61 <= buf.len) {
+            gr_record_iter_t it;
+            int32_t bl = (int32_t)gr_be32(buf.data + pos + 8);
+            if (bl < 49 || (size_t)bl + 12 > buf.len - pos)
+                break;
+            size_t blen = 12 + (size_t)bl;
+            int64_t base = (int64_t)gr_be64(buf.data + pos);
+            if (gr_record_iter_init(&it, buf.data + pos, blen, NULL, 0) == 0) {
+                gr_record_t r;
+                while (gr_record_iter_next(&it, &r) == 1) {
+                    if (base + r.offset_delta < off)
+                        continue;
+                    if (r.value.len > 0 && gr_meta_apply(&b->meta, r.value.ptr, (size_t)r.value.len) != 0)
+                        gr_log(GR_LOG_WARN, "metadata", "skipping a metadata record at offset %lld that does not parse",
+                               (long long)(base + r.offset_delta));
+                    b->meta.applied_offset = base + r.offset_delta;
+                }
+            }
+            next = base + (int64_t)(int32_t)gr_be32(buf.data + pos + 23) + 1;
+            pos += blen;
+        }
+        if (next <= off)
+            break;
+        off = next;
+    }
+    gr_buf_free(&buf);
+    return rc == GR_ERANGE ? 0 : rc;
+}
+
+int gr_broker_commit_records(gr_broker_t *b, gr_buf_t *recs, int n)
+{
+    gr_batch_builder_t bb;
+    gr_batch_builder_init(&bb, GR_CODEC_NONE);
+    int64_t now = gr_clock_wall_ms();
+    for (int i = 0; i < n; i++) {
+        gr_bytes_t value = {recs[i].data, (int32_t)recs[i].len};
+        gr_bytes_t nokey = {NULL, -1};
+        gr_batch_builder_add(&bb, now, nokey, value, NULL, 0);
+    }
+    gr_buf_t batch;
+    gr_buf_init(&batch);
+    int rc = gr_batch_builder_finish(&bb, &batch);
+    gr_batch_builder_free(&bb);
+    int64_t base = 0, last = 0;
+    if (rc == 0)
+        rc = gr_plog_append(b->metalog, batch.data, batch.len, 0, &base, &last);
+    gr_buf_free(&batch);
+    if (rc == 0)
+        rc = gr_plog_flush(b->metalog, last + 1);
+    if (rc != 0) {
+        gr_log(GR_LOG_ERROR, "metadata", "cannot write the metadata log: %s", gr_strerror(rc));
+        return rc;
+    }
+    gr_plog_set_hw(b->metalog, last + 1);
+    for (int i = 0; i < n; i++) {
+        if (gr_meta_apply(&b->meta, recs[i].data, recs[i].len) != 0)
+            gr_log(GR_LOG_ERROR, "metadata", "a record just written does not apply");
+        b->meta.applied_offset = base + i;
+    }
+    return 0;
+}
+
+/* ---- hosted partitions ---- */
+
+static void part_close(gr_part_t *part, bool delete_files)
+{
+    if (!part)
+        return;
+    while (part->waiters) {
+        gr_fetch_waiter_t *w = part->waiters;
+        gr_part_remove_waiter(w);
+        w->cb(w);
+    }
+    if (part->log && delete_files)
+        gr_logmgr_delete(part->broker->logs, part->topic->name, part->id);
+    if (part->pstate)
+        gr_pstate_free(part->pstate);
+    free(part);
+}
+
+static void pstate_replay_cb(void *arg, const uint8_t *hdr, int fd, int64_t pos)
+{
+    (void)fd;
+    (void)pos;
+    gr_pstate_t *ps = arg;
+    gr_log_batch_hdr_t h;
+    gr_log_batch_hdr_parse(hdr, &h);
+    if (h.producer_id < 0)
+        return;
+    gr_pstate_replay_batch(ps, h.producer_id, h.producer_epoch, h.base_sequence,
+                           h.base_sequence < 0 ? -1 : h.base_sequence + h.last_offset_delta,
+                           h.base_offset, h.base_offset + h.last_offset_delta, h.max_ts);
+}
+
+/* The partition log's settings from the topic's effective configuration. */
+static void plog_config_for(gr_broker_t *b, const gr_meta_config_t *overrides, gr_plog_config_t *pc)
+{
+    gr_plog_config_default(pc);
+    gr_topic_config_t tc;
+    if (gr_api_topic_config_build(b, overrides, NULL, 0, &tc) != 0)
+        return;
+    pc->segment_bytes = tc.segment_bytes;
+    pc->segment_ms = tc.segment_ms;
+    pc->index_interval_bytes = tc.index_interval_bytes;
+    pc->max_index_bytes = tc.segment_index_bytes;
+    pc->flush_interval_messages = tc.flush_messages;
+    pc->flush_interval_ms = tc.flush_ms;
+    gr_topic_config_free(&tc);
+}
+
+static int open_log(gr_broker_t *b, const char *topic, int32_t p, const uint8_t id[16],
+                    const gr_meta_config_t *overrides, gr_plog_t **out)
+{
+    *out = gr_logmgr_get(b->logs, topic, p);
+    if (*out)
+        return 0;
+    gr_plog_config_t pc;
+    plog_config_for(b, overrides, &pc);
+    static const uint8_t zero[16];
+    int rc = gr_logmgr_create(b->logs, topic, p, id ? id : zero, &pc, out);
+    return rc == GR_EEXIST ? 0 : rc;
+}
+
+static gr_part_t *host_partition(gr_broker_t *b, gr_meta_topic_t *t, int32_t p)
+{
+    gr_meta_partition_t *mp = gr_meta_partition(t, p);
+    if (!mp)
+        return NULL;
+    if (mp->local)
+        return mp->local;
+    gr_part_t *part = calloc(1, sizeof *part);
+    if (!part)
+        return NULL;
+    part->broker = b;
+    part->topic = t;
+    part->id = p;
+    int rc = open_log(b, t->name, p, t->id.b, t->configs, &part->log);
+    if (rc != 0) {
+        gr_log(GR_LOG_ERROR, "broker", "cannot open the log of %s-%d: %s", t->name, p, gr_strerror(rc));
+        free(part);
+        return NULL;
+    }
+    part->pstate = gr_pstate_new();
+    if (part->pstate) {
+        /* Producer state: newest snapshot, then the log after it. */
+        int64_t snap = -1;
+        const char *dir = gr_plog_dir(part->log);
+        if (gr_pstate_snapshot_load(part->pstate, dir, gr_plog_leo(part->log), &snap) != 0)
+            snap = -1;
+        gr_plog_scan(part->log, snap < 0 ? gr_plog_start_offset(part->log) : snap, pstate_replay_cb,
+                     part->pstate);
+    }
+    /* A single node is leader of everything it hosts: what is in the log is
+     * committed. */
+    gr_plog_set_hw(part->log, gr_plog_leo(part->log));
+    mp->local = part;
+    return part;
+}
+
+gr_part_t *gr_broker_part(gr_broker_t *b, gr_meta_topic_t *t, int32_t partition)
+{
+    gr_meta_partition_t *mp = gr_meta_partition(t, partition);
+    if (!mp)
+        return NULL;
+    if (mp->local)
+        return mp->local;
+    if (mp->leader != b->node_id)
+        return NULL;
+    return host_partition(b, t, partition);
+}
+
+static bool replaying;
+
+static void on_meta_change(void *arg, int kind, gr_meta_topic_t *t, int32_t p)
+{
+    gr_broker_t *b = arg;
+    if (replaying)
+        return;
+    if (kind == GR_MREC_PartitionRecord && t) {
+        host_partition(b, t, p);
+    } else if (kind == GR_MREC_RemoveTopicRecord && t) {
+        for (int32_t i = 0; i < t->nparts; i++) {
+            part_close(t->parts[i].local, true);
+            t->parts[i].local = NULL;
+        }
+    }
+}
+
+/* ---- listeners ---- */
+
+/* Parses "NAME://host:port,..." and starts each listener. */
+static int start_listeners(gr_broker_t *b)
+{
+    const char *spec = gr_config_get_str(b->cfg, "listeners");
+    const char *ctl = gr_config_get_str(b->cfg, "controller.listener.names");
+    char *copy = strdup(spec ? spec : "PLAINTEXT://127.0.0.1:9092");
+    if (!copy)
+        return GR_ENOMEM;
+    int rc = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ')
+            tok++;
+        char *sep = strstr(tok, "://");
+        if (!sep) {
+            gr_log(GR_LOG_ERROR, "broker", "listeners: '%s' is not NAME://HOST:PORT", tok);
+            rc = GR_EINVAL;
+            break;
+        }
+        *sep = 0;
+        const char *name = tok;
+        char *hostport = sep + 3;
+        char *colon = strrchr(hostport, ':');
+        if (!colon) {
+            gr_log(GR_LOG_ERROR, "broker", "listeners: '%s' has no port", hostport);
+            rc = GR_EINVAL;
+            break;
+        }
+        *colon = 0;
+        int port = atoi(colon + 1);
+        char *host = hostport;
+        if (host[0] == '[') { /* [::1] */
+            host++;
+            char *e = strchr(host, ']');
+            if (e)
+                *e = 0;
+        }
+        if (ctl && *ctl && strstr(ctl, name))
+            continue; /* the controller listener: the quorum is in-process today */
+        if (b->nlisteners >= GR_MAX_LISTENERS) {
+            gr_log(GR_LOG_ERROR, "broker", "listeners: at most %d are supported", GR_MAX_LISTENERS);
+            rc = GR_EINVAL;
+            break;
+        }
+        gr_listener_t *l = &b->listeners[b->nlisteners];
+        snprintf(l->name, sizeof l->name, "%s", name);
+        rc = gr_listener_start(b, l, host, port);
+        if (rc) {
+            fprintf(stderr, "gregor: cannot listen on %s:%d: %s\n", host, port,
+                    rc == UV_EADDRINUSE ? "address already in use (is another broker running?)"
+                                        : uv_strerror(rc));
+            break;
+        }
+        b->nlisteners++;
+        if (b->nlisteners == 1) {
+            snprintf(b->adv_host, sizeof b->adv_host, "%s",
+                     *host && strcmp(host, "0.0.0.0") && strcmp(host, "::") ? host : "localhost");
+            b->adv_port = l->port;
+        }
+        gr_log(GR_LOG_INFO, "broker", "listening on %s://%s:%d", name, host, l->port);
+    }
+    free(copy);
+    if (rc == 0 && b->nlisteners == 0) {
+        gr_log(GR_LOG_ERROR, "broker", "no client listener configured");
+        rc = GR_EINVAL;
+    }
+    /* advertised.listeners overrides what clients are told. */
+    const char *adv = gr_config_get_str(b->cfg, "advertised.listeners");
+    if (rc == 0 && adv && *adv) {
+        const char *sep = strstr(adv, "://");
+        if (sep) {
+            char hp[300];
+            snprintf(hp, sizeof hp, "%s", sep + 3);
+            char *comma = strchr(hp, ',');
+            if (comma)
+                *comma = 0;
+            char *colon = strrchr(hp, ':');
+            if (colon) {
+                *colon = 0;
+                snprintf(b->adv_host, sizeof b->adv_host, "%.255s", hp);
+                b->adv_port = atoi(colon + 1);
+            }
+        }
+    }
+    return rc;
+}
+
+/* Record this broker's endpoint in the metadata log when it changed. */
+static int register_self(gr_broker_t *b)
+{
+    for (int i = 0; i < b->meta.nbrokers; i++) {
+        gr_meta_broker_t *mb = &b->meta.brokers[i];
+        if (mb->id == b->node_id && strcmp(mb->host, b->adv_host) == 0 && mb->port == b->adv_port)
+            return 0;
+    }
+    gr_RegisterBrokerRecord r;
+    gr_RegisterBrokerRecord_init(&r);
+    r.BrokerId = b->node_id;
+    r.BrokerEpoch = gr_clock_wall_ms();
+    gr_RegisterBrokerRecord_BrokerEndpoint ep;
+    memset(&ep, 0, sizeof ep);
+    ep.Name = gr_str(b->listeners[0].name);
+    ep.Host = gr_str(b->adv_host);
+    ep.Port = (uint16_t)b->adv_port;
+    ep.SecurityProtocol = 0;
+    r.EndPoints = &ep;
+    r.EndPoints_count = 1;
+    r.Rack = gr_str(NULL);
+    gr_buf_t rec;
+    gr_buf_init(&rec);
+    gr_meta_frame(&rec, GR_MREC_RegisterBrokerRecord, 0);
+    gr_RegisterBrokerRecord_encode(&rec, 0, &r);
+    int rc = gr_broker_commit_records(b, &rec, 1);
+    gr_buf_free(&rec);
+    return rc;
+}
+
+/* Partition directories of topics that no longer exist (deleted while this
+ * broker was down) are removed. */
+typedef struct orphan_s {
+    char    topic[256];
+    int32_t partition;
+} orphan_t;
+
+typedef struct orphans_s {
+    gr_broker_t *b;
+    orphan_t     list[64];
+    int          n;
+} orphans_t;
+
+static void find_orphan(void *arg, const char *topic, int32_t partition, gr_plog_t *plog)
+{
+    (void)plog;
+    orphans_t *o = arg;
+    if (strcmp(topic, METADATA_TOPIC) == 0 || o->n >= 64)
+        return;
+    gr_meta_topic_t *t = gr_meta_topic_by_name(&o->b->meta, topic, strlen(topic));
+    if (t && partition < t->nparts)
+        return;
+    snprintf(o->list[o->n].topic, sizeof o->list[o->n].topic, "%s", topic);
+    o->list[o->n].partition = partition;
+    o->n++;
+}
+
+static void remove_orphans(gr_broker_t *b)
+{
+    orphans_t *o = calloc(1, sizeof *o);
+    if (!o)
+        return;
+    o->b = b;
+    gr_logmgr_foreach(b->logs, find_orphan, o);
+    for (int i = 0; i < o->n; i++) {
+        gr_log(GR_LOG_INFO, "broker", "removing the log of %s-%d: its topic was deleted",
+               o->list[i].topic, o->list[i].partition);
+        gr_logmgr_delete(b->logs, o->list[i].topic, o->list[i].partition);
+    }
+    free(o);
+}
+
+/* ---- timers, signals, stop ---- */
+
+static void on_tick(uv_timer_t *t)
+{
+    gr_broker_t *b = t->data;
+    int64_t now = gr_clock_mono_ms();
+    gr_conn_sweep_idle(b, now, b->cfg->connections_max_idle_ms);
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void broker_stop(gr_broker_t *b)
+{
+    if (b->stopping)
+        return;
+    b->stopping = true;
+    gr_log(GR_LOG_INFO, "broker", "shutting down");
+    for (int i = 0; i < b->nlisteners; i++)
+        gr_listener_stop(&b->listeners[i]);
+    /* Wake long polls so they answer now, then drop the connections. */
+    for (gr_meta_topic_t *t = b->meta.topics; t; t = t->next)
+        for (int32_t i = 0; i < t->nparts; i++) {
+            gr_part_t *part = t->parts[i].local;
+            while (part && part->waiters) {
+                gr_fetch_waiter_t *w = part->waiters;
+                gr_part_remove_waiter(w);
+                w->cb(w);
+            }
+        }
+    while (b->conns)
+        gr_conn_close(b->conns);
+    uv_timer_stop(&b->tick);
+    uv_signal_stop(&b->sigterm);
+    uv_signal_stop(&b->sigint);
+    uv_stop(b->loop);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    gr_broker_t *b = s->data;
+    gr_log(GR_LOG_INFO, "broker", "received signal %d", signum);
+    broker_stop(b);
+}
+
+int gr_broker_run(gr_config_t *cfg)
+{
+    gr_broker_t *b = calloc(1, sizeof *b);
+    if (!b)
+        return 1;
+    b->cfg = cfg;
+    b->loop = uv_default_loop();
+    b->node_id = cfg->node_id;
+    gr_meta_init(&b->meta);
+    b->meta.listener = on_meta_change;
+    b->meta.listener_arg = b;
+    int exit_code = 1;
+
+    const char *dirs = gr_config_get_str(cfg, "log.dirs");
+    if (!dirs || !*dirs)
+        dirs = gr_config_get_str(cfg, "log.dir");
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", dirs && *dirs ? dirs : "./gregor-data");
+    char *comma = strchr(dir, ',');
+    if (comma) {
+        *comma = 0;
+        gr_log(GR_LOG_WARN, "broker", "log.dirs: only the first directory (%s) is used", dir);
+    }
+    gr_logmgr_config_t lc;
+    gr_logmgr_config_default(&lc);
+    lc.dir = dir;
+    lc.node_id = b->node_id;
+    plog_config_for(b, NULL, &lc.plog);
+    lc.checkpoint_ms = cfg->log_flush_offset_checkpoint_interval_ms;
+    int rc = gr_logmgr_open(&lc, b->loop, &b->logs);
+    if (rc != 0) {
+        if (rc == -EBUSY)
+            fprintf(stderr, "gregor: log directory %s is locked by another process "
+                            "(is another broker using it?)\n", dir);
+        else
+            fprintf(stderr, "gregor: cannot open log directory %s: %s\n", dir, gr_strerror(rc));
+        goto out;
+    }
+    snprintf(b->cluster_id, sizeof b->cluster_id, "%s", gr_logmgr_cluster_id(b->logs));
+
+    rc = open_log(b, METADATA_TOPIC, 0, NULL, NULL, &b->metalog);
+    if (rc != 0) {
+        fprintf(stderr, "gregor: cannot open the metadata log: %s\n", gr_strerror(rc));
+        goto out;
+    }
+    replaying = true;
+    rc = replay_metadata(b);
+    replaying = false;
+    if (rc != 0) {
+        fprintf(stderr, "gregor: cannot read the metadata log: %s\n", gr_strerror(rc));
+        goto out;
+    }
+    gr_plog_set_hw(b->metalog, gr_plog_leo(b->metalog));
+    if (b->meta.next_producer_id < 0)
+        b->meta.next_producer_id = 0;
+    gr_pid_alloc_init(&b->pids, b->meta.next_producer_id, 0, gr_ctrl_reserve_producer_ids, b);
+
+    if (start_listeners(b) != 0)
+        goto out;
+    if (register_self(b) != 0)
+        goto out;
+    /* Open (and recover) every partition this broker leads. */
+    for (gr_meta_topic_t *t = b->meta.topics; t; t = t->next)
+        for (int32_t i = 0; i < t->nparts; i++)
+            if (t->parts[i].leader == b->node_id)
+                host_partition(b, t, i);
+    remove_orphans(b);
+
+    uv_signal_init(b->loop, &b->sigterm);
+    b->sigterm.data = b;
+    uv_signal_start(&b->sigterm, on_signal, SIGTERM);
+    uv_signal_init(b->loop, &b->sigint);
+    b->sigint.data = b;
+    uv_signal_start(&b->sigint, on_signal, SIGINT);
+    uv_timer_init(b->loop, &b->tick);
+    b->tick.data = b;
+    uv_timer_start(&b->tick, on_tick, TICK_MS, TICK_MS);
+    signal(SIGPIPE, SIG_IGN);
+
+    gr_log(GR_LOG_INFO, "broker", "node %d of cluster %s ready, data in %s", b->node_id,
+           b->cluster_id, dir);
+    uv_run(b->loop, UV_RUN_DEFAULT);
+    exit_code = 0;
+
+out:
+    /* Flush and checkpoint everything, then close. */
+    for (gr_meta_topic_t *t = b->meta.topics; t; t = t->next)
+        for (int32_t i = 0; i < t->nparts; i++) {
+            gr_part_t *part = t->parts[i].local;
+            if (part && part->pstate && part->log)
+                gr_pstate_snapshot_write(part->pstate, gr_plog_dir(part->log), gr_plog_leo(part->log));
+            part_close(part, false);
+            t->parts[i].local = NULL;
+        }
+    if (b->logs)
+        gr_logmgr_close(b->logs);
+    gr_fetch_sessions_free(b);
+    uv_walk(b->loop, close_walk, NULL);
+    uv_run(b->loop, UV_RUN_DEFAULT);
+    uv_loop_close(b->loop);
+    gr_meta_free(&b->meta);
+    free(b);
+    if (exit_code == 0)
+        gr_log(GR_LOG_INFO, "broker", "stopped");
+    return exit_code;
+}

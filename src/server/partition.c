@@ -1,0 +1,216 @@
+/* Hosted partitions: append, read, flush and long-poll wake-ups; see
+ * partition.h. */
+#include "server/partition.h"
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "log/log_io.h"
+#include "log/log_manager.h"
+#include "log/partition_log.h"
+#include "protocol/errors.h"
+#include "protocol/records.h"
+#include "txn/producer_state.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The topic's effective value of a key: its override, else the broker's. */
+static const char *topic_cfg(gr_part_t *part, const char *key, const char *broker_key)
+{
+    const char *v = gr_meta_topic_config(part->topic, key);
+    if (v)
+        return v;
+    return gr_config_get_str(part->broker->cfg, broker_key);
+}
+
+static int64_t topic_cfg_i64(gr_part_t *part, const char *key, const char *broker_key, int64_t dflt)
+{
+    const char *v = topic_cfg(part, key, broker_key);
+    if (!v || !*v)
+        return dflt;
+    char *end;
+    long long x = strtoll(v, &end, 10);
+    return *end ? dflt : (int64_t)x;
+}
+
+void gr_part_append(gr_part_t *part, uint8_t *records, size_t len, gr_arena_t *arena,
+                    gr_part_append_result_t *res)
+{
+    memset(res, 0, sizeof *res);
+    res->base_offset = -1;
+    res->last_offset = -1;
+    res->log_append_time = -1;
+    res->bad_batch_index = -1;
+    res->bad_record_index = -1;
+
+    gr_records_validate_opts_t opts;
+    memset(&opts, 0, sizeof opts);
+    opts.produce_version = 9;
+    opts.max_message_bytes = topic_cfg_i64(part, "max.message.bytes", "message.max.bytes", 1048588);
+    opts.segment_bytes = topic_cfg_i64(part, "segment.bytes", "log.segment.bytes", 1073741824);
+    const char *policy = topic_cfg(part, "cleanup.policy", "log.cleanup.policy");
+    opts.require_keys = policy && strstr(policy, "compact");
+    const char *tst = topic_cfg(part, "message.timestamp.type", "log.message.timestamp.type");
+    opts.timestamp_type = tst && strcmp(tst, "LogAppendTime") == 0 ? GR_TS_LOG_APPEND_TIME : GR_TS_CREATE_TIME;
+    opts.now_ms = gr_clock_wall_ms();
+    opts.timestamp_before_max_ms = topic_cfg_i64(part, "message.timestamp.before.max.ms",
+                                                 "log.message.timestamp.before.max.ms", INT64_MAX);
+    opts.timestamp_after_max_ms = topic_cfg_i64(part, "message.timestamp.after.max.ms",
+                                                "log.message.timestamp.after.max.ms", INT64_MAX);
+    opts.topic = part->topic->name;
+    opts.partition = part->id;
+
+    gr_records_validate_result_t *vr = gr_arena_alloc(arena, sizeof *vr);
+    gr_batch_info_t *infos = gr_arena_calloc(arena, 8, sizeof *infos);
+    if (!vr || !infos) {
+        res->error = GR_KERR_UNKNOWN_SERVER_ERROR;
+        return;
+    }
+    vr->batches = infos;
+    vr->batches_cap = 8;
+    if (gr_records_validate(records, len, &opts, vr) != 0) {
+        res->error = GR_KERR_UNKNOWN_SERVER_ERROR;
+        return;
+    }
+    if (vr->error_code) {
+        res->error = vr->error_code;
+        res->error_message = vr->error_message_on_wire
+                                 ? gr_arena_strndup(arena, vr->error_message, strlen(vr->error_message))
+                                 : NULL;
+        if (vr->record_error_count > 0) {
+            res->bad_batch_index = 0;
+            res->bad_record_index = vr->record_errors[0].batch_index;
+            res->error_message = gr_arena_strndup(arena, vr->record_errors[0].message,
+                                                  strlen(vr->record_errors[0].message));
+        }
+        GR_LOG_RL(GR_LOG_INFO, "produce", "%s-%d: refused records: %s (%s)", part->topic->name,
+                  part->id, vr->error_message, gr_kerr_name(vr->error_code));
+        return;
+    }
+
+    /* Idempotence: a producer's batch is checked against its last sequences. */
+    gr_batch_info_t *bi = vr->batch_count > 0 ? &infos[0] : NULL;
+    bool idempotent = bi && bi->producer_id >= 0 && part->pstate;
+    if (idempotent) {
+        int64_t dup_offset = -1;
+        int16_t e = gr_pstate_check(part->pstate, bi->producer_id, bi->producer_epoch,
+                                    bi->base_sequence, bi->last_sequence, &dup_offset);
+        if (e == GR_PSTATE_DUPLICATE) {
+            /* A retry of a batch already in the log: answer with its offset. */
+            res->base_offset = dup_offset;
+            res->last_offset = dup_offset + bi->record_count - 1;
+            res->log_append_time = vr->log_append_time_ms;
+            return;
+        }
+        if (e != 0) {
+            res->error = e;
+            return;
+        }
+    }
+
+    int64_t base = -1, last = -1;
+    gr_meta_partition_t *mp = gr_meta_partition(part->topic, part->id);
+    int rc = gr_plog_append(part->log, records, len, mp ? mp->leader_epoch : 0, &base, &last);
+    if (rc != 0) {
+        gr_log(GR_LOG_ERROR, "log", "%s-%d: append failed: %s", part->topic->name, part->id,
+               gr_strerror(rc));
+        res->error = GR_KERR_KAFKA_STORAGE_ERROR;
+        return;
+    }
+    if (idempotent)
+        gr_pstate_update(part->pstate, bi->producer_id, bi->producer_epoch, bi->base_sequence,
+                         bi->last_sequence, base, last, bi->max_timestamp);
+    res->base_offset = base;
+    res->last_offset = last;
+    res->log_append_time = vr->log_append_time_ms;
+
+    /* One node: appended is committed. Wake the long polls. */
+    gr_plog_set_hw(part->log, last + 1);
+    gr_fetch_waiter_t *w = part->waiters;
+    part->waiters = NULL;
+    while (w) {
+        gr_fetch_waiter_t *next = w->next;
+        w->next = w->prev = NULL;
+        w->part = NULL;
+        w->cb(w);
+        w = next;
+    }
+}
+
+void gr_part_flush_async(gr_part_t *part, int64_t last_offset, gr_part_flush_cb cb, void *arg)
+{
+    int rc = gr_logmgr_flush_async(part->broker->logs, part->log, last_offset + 1, cb, arg);
+    if (rc != 0)
+        cb(arg, rc);
+}
+
+int16_t gr_part_read(gr_part_t *part, int64_t offset, int32_t max_bytes, bool min_one,
+                     gr_arena_t *arena, gr_bytes_t *out)
+{
+    out->ptr = (const uint8_t *)"";
+    out->len = 0;
+    int64_t hw = gr_plog_hw(part->log);
+    if (offset < gr_plog_start_offset(part->log) || offset > gr_plog_leo(part->log))
+        return GR_KERR_OFFSET_OUT_OF_RANGE;
+    if (offset >= hw)
+        return GR_KERR_NONE;
+    gr_plog_slice_t sl;
+    int rc = gr_plog_read(part->log, offset, max_bytes > 0 ? (size_t)max_bytes : 0, hw, &sl);
+    if (rc == GR_ERANGE)
+        return GR_KERR_OFFSET_OUT_OF_RANGE;
+    if (rc != 0)
+        return GR_KERR_KAFKA_STORAGE_ERROR;
+    if (sl.len == 0 || (!min_one && sl.len > (size_t)max_bytes)) {
+        gr_plog_slice_release(&sl);
+        return GR_KERR_NONE;
+    }
+    uint8_t *p = gr_arena_alloc(arena, sl.len);
+    if (!p) {
+        gr_plog_slice_release(&sl);
+        return GR_KERR_UNKNOWN_SERVER_ERROR;
+    }
+    rc = gr_log_io_pread_all(sl.fd, p, sl.len, sl.pos);
+    size_t n = sl.len;
+    gr_plog_slice_release(&sl);
+    if (rc != 0)
+        return GR_KERR_KAFKA_STORAGE_ERROR;
+    out->ptr = p;
+    out->len = (int32_t)n;
+    return GR_KERR_NONE;
+}
+
+int64_t gr_part_hw(gr_part_t *part) { return gr_plog_hw(part->log); }
+int64_t gr_part_log_start(gr_part_t *part) { return gr_plog_start_offset(part->log); }
+int64_t gr_part_leo(gr_part_t *part) { return gr_plog_leo(part->log); }
+
+int32_t gr_part_leader_epoch(gr_part_t *part)
+{
+    gr_meta_partition_t *mp = gr_meta_partition(part->topic, part->id);
+    return mp ? mp->leader_epoch : 0;
+}
+
+void gr_part_add_waiter(gr_part_t *part, gr_fetch_waiter_t *w)
+{
+    w->part = part;
+    w->prev = NULL;
+    w->next = part->waiters;
+    if (part->waiters)
+        part->waiters->prev = w;
+    part->waiters = w;
+}
+
+void gr_part_remove_waiter(gr_fetch_waiter_t *w)
+{
+    gr_part_t *part = w->part;
+    if (!part)
+        return;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        part->waiters = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    w->next = w->prev = NULL;
+    w->part = NULL;
+}

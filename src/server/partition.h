@@ -1,0 +1,55 @@
+/* Partitions hosted on this broker: the one place where a produced batch is
+ * validated, checked for idempotence, appended and made visible, and where
+ * reads, offset lookups and long-poll wake-ups meet the log. Event-loop
+ * thread only. */
+#ifndef GR_SERVER_PARTITION_H
+#define GR_SERVER_PARTITION_H
+
+#include "server/broker.h"
+
+#include <stdint.h>
+
+typedef struct gr_part_append_result_s {
+    int16_t     error;           /* Kafka error code */
+    const char *error_message;   /* static or arena string, or NULL */
+    int64_t     base_offset;
+    int64_t     last_offset;
+    int64_t     log_append_time; /* -1 unless the topic uses LogAppendTime */
+    int32_t     bad_batch_index; /* for RecordErrors, -1 if none */
+    int32_t     bad_record_index;
+} gr_part_append_result_t;
+
+/* Validate and append one partition's records from a Produce request (the
+ * bytes are modified in place: offsets, epochs, LogAppendTime). */
+void gr_part_append(gr_part_t *part, uint8_t *records, size_t len, gr_arena_t *arena,
+                    gr_part_append_result_t *res);
+
+/* Calls cb(arg, err) on the loop thread once everything up to last_offset is
+ * on disk; err is 0 or a negative error. */
+typedef void (*gr_part_flush_cb)(void *arg, int err);
+void gr_part_flush_async(gr_part_t *part, int64_t last_offset, gr_part_flush_cb cb, void *arg);
+
+/* Reads whole batches starting with the one containing offset, up to
+ * max_bytes (at least one batch when min_one), never past the high
+ * watermark. Returns a Kafka error code; *out points into arena. */
+int16_t gr_part_read(gr_part_t *part, int64_t offset, int32_t max_bytes, bool min_one,
+                     gr_arena_t *arena, gr_bytes_t *out);
+
+int64_t gr_part_hw(gr_part_t *part);
+int64_t gr_part_log_start(gr_part_t *part);
+int64_t gr_part_leo(gr_part_t *part);
+int32_t gr_part_leader_epoch(gr_part_t *part);
+
+/* Long-poll support: a waiter is woken (cb called once) when data is
+ * appended to the partition. Waiters must be removed before being freed. */
+typedef struct gr_fetch_waiter_s {
+    struct gr_fetch_waiter_s *next, *prev;
+    gr_part_t *part;
+    void (*cb)(struct gr_fetch_waiter_s *w);
+    void *arg;
+} gr_fetch_waiter_t;
+
+void gr_part_add_waiter(gr_part_t *part, gr_fetch_waiter_t *w);
+void gr_part_remove_waiter(gr_fetch_waiter_t *w);
+
+#endif
