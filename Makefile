@@ -61,6 +61,7 @@ asan:
 
 docs: $(B)/gregor
 	$(B)/gregor config-doc > docs/configuration.md
+	$(B)/gregor protocol-doc > docs/protocol.md
 
 clean:
 	rm -rf build

@@ -28,6 +28,10 @@ const gr_api_row_t *gr_api_row(int16_t api_key);
 const gr_api_row_t *gr_api_row_at(int i);
 const char *gr_api_name(int16_t api_key);
 
+#include <stdio.h>
+/* Writes docs/protocol.md. */
+int gr_api_write_protocol_doc(FILE *out);
+
 /* Handlers, one file each under src/api/. */
 void gr_api_produce(gr_req_t *req);
 void gr_api_fetch(gr_req_t *req);

@@ -129,6 +129,8 @@ static void part_close(gr_part_t *part, bool delete_files)
         gr_logmgr_delete(part->broker->logs, part->topic->name, part->id);
     if (part->pstate)
         gr_pstate_free(part->pstate);
+    if (part->tc_valid)
+        gr_topic_config_free(&part->tc);
     free(part);
 }
 
@@ -232,6 +234,14 @@ static void on_meta_change(void *arg, int kind, gr_meta_topic_t *t, int32_t p)
         return;
     if (kind == GR_MREC_PartitionRecord && t) {
         host_partition(b, t, p);
+    } else if (kind == GR_MREC_ConfigRecord && t) {
+        for (int32_t i = 0; i < t->nparts; i++) {
+            gr_part_t *part = t->parts[i].local;
+            if (part && part->tc_valid) {
+                gr_topic_config_free(&part->tc);
+                part->tc_valid = false;
+            }
+        }
     } else if (kind == GR_MREC_RemoveTopicRecord && t) {
         for (int32_t i = 0; i < t->nparts; i++) {
             part_close(t->parts[i].local, true);

@@ -27,6 +27,8 @@ typedef struct gr_part_s {
     struct gr_plog_s   *log;
     struct gr_pstate_s *pstate;
     struct gr_fetch_waiter_s *waiters; /* long-poll fetches to wake on append */
+    gr_topic_config_t   tc;       /* the topic's effective config, when tc_valid */
+    bool                tc_valid; /* cleared when the topic's configs change */
 } gr_part_t;
 
 #define GR_MAX_LISTENERS 4

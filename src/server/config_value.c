@@ -328,9 +328,12 @@ int gr_config_canon(const gr_config_def_t *d, const char *raw, char **out, char 
         break;
     }
     case GR_CONFIG_DOUBLE: {
+        /* strtod also takes "inf", "nan" and hex forms; Java's parseDouble
+         * (decimal digits, point, exponent) does not. */
         char  *end = NULL;
-        double v = *t ? strtod(t, &end) : 0;
-        if (!*t || *end || isnan(v)) {
+        bool   decimal = *t && strspn(t, "0123456789+-.eE") == strlen(t);
+        double v = decimal ? strtod(t, &end) : 0;
+        if (!decimal || *end || isnan(v)) {
             rc = invalid(d, t, err, errlen, "Not a number of type DOUBLE");
             break;
         }

@@ -1,5 +1,6 @@
 /* The gregor binary: `gregor serve` runs a broker; every other subcommand
  * is the command-line tool (src/cli). */
+#include "api/dispatch.h"
 #include "base/log.h"
 #include "cli/cli.h"
 #include "server/broker.h"
@@ -72,6 +73,8 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "serve") == 0)
         return serve(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "protocol-doc") == 0)
+        return gr_api_write_protocol_doc(stdout);
     if (argc >= 2 && strcmp(argv[1], "config-doc") == 0) {
         gr_config_write_markdown(stdout);
         return 0;

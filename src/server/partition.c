@@ -1,6 +1,7 @@
 /* Hosted partitions: append, read, flush and long-poll wake-ups; see
  * partition.h. */
 #include "server/partition.h"
+#include "api/describe_configs.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
@@ -15,23 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The topic's effective value of a key: its override, else the broker's. */
-static const char *topic_cfg(gr_part_t *part, const char *key, const char *broker_key)
+/* The topic's effective configuration, rebuilt after its configs changed. */
+const gr_topic_config_t *gr_part_config(gr_part_t *part)
 {
-    const char *v = gr_meta_topic_config(part->topic, key);
-    if (v)
-        return v;
-    return gr_config_get_str(part->broker->cfg, broker_key);
-}
-
-static int64_t topic_cfg_i64(gr_part_t *part, const char *key, const char *broker_key, int64_t dflt)
-{
-    const char *v = topic_cfg(part, key, broker_key);
-    if (!v || !*v)
-        return dflt;
-    char *end;
-    long long x = strtoll(v, &end, 10);
-    return *end ? dflt : (int64_t)x;
+    if (!part->tc_valid) {
+        if (gr_api_topic_config_build(part->broker, part->topic->configs, NULL, 0, &part->tc) != 0)
+            return NULL;
+        part->tc_valid = true;
+    }
+    return &part->tc;
 }
 
 void gr_part_append(gr_part_t *part, uint8_t *records, size_t len, gr_arena_t *arena,
@@ -44,20 +37,21 @@ void gr_part_append(gr_part_t *part, uint8_t *records, size_t len, gr_arena_t *a
     res->bad_batch_index = -1;
     res->bad_record_index = -1;
 
+    const gr_topic_config_t *tc = gr_part_config(part);
+    if (!tc) {
+        res->error = GR_KERR_UNKNOWN_SERVER_ERROR;
+        return;
+    }
     gr_records_validate_opts_t opts;
     memset(&opts, 0, sizeof opts);
     opts.produce_version = 9;
-    opts.max_message_bytes = topic_cfg_i64(part, "max.message.bytes", "message.max.bytes", 1048588);
-    opts.segment_bytes = topic_cfg_i64(part, "segment.bytes", "log.segment.bytes", 1073741824);
-    const char *policy = topic_cfg(part, "cleanup.policy", "log.cleanup.policy");
-    opts.require_keys = policy && strstr(policy, "compact");
-    const char *tst = topic_cfg(part, "message.timestamp.type", "log.message.timestamp.type");
-    opts.timestamp_type = tst && strcmp(tst, "LogAppendTime") == 0 ? GR_TS_LOG_APPEND_TIME : GR_TS_CREATE_TIME;
+    opts.max_message_bytes = tc->max_message_bytes;
+    opts.segment_bytes = tc->segment_bytes;
+    opts.require_keys = tc->cleanup_compact;
+    opts.timestamp_type = tc->log_append_time ? GR_TS_LOG_APPEND_TIME : GR_TS_CREATE_TIME;
     opts.now_ms = gr_clock_wall_ms();
-    opts.timestamp_before_max_ms = topic_cfg_i64(part, "message.timestamp.before.max.ms",
-                                                 "log.message.timestamp.before.max.ms", INT64_MAX);
-    opts.timestamp_after_max_ms = topic_cfg_i64(part, "message.timestamp.after.max.ms",
-                                                "log.message.timestamp.after.max.ms", INT64_MAX);
+    opts.timestamp_before_max_ms = tc->message_timestamp_before_max_ms;
+    opts.timestamp_after_max_ms = tc->message_timestamp_after_max_ms;
     opts.topic = part->topic->name;
     opts.partition = part->id;
 

@@ -35,6 +35,9 @@ void gr_part_flush_async(gr_part_t *part, int64_t last_offset, gr_part_flush_cb 
 int16_t gr_part_read(gr_part_t *part, int64_t offset, int32_t max_bytes, bool min_one,
                      gr_arena_t *arena, gr_bytes_t *out);
 
+/* The topic's effective configuration (cached; NULL when out of memory). */
+const gr_topic_config_t *gr_part_config(gr_part_t *part);
+
 int64_t gr_part_hw(gr_part_t *part);
 int64_t gr_part_log_start(gr_part_t *part);
 int64_t gr_part_leo(gr_part_t *part);
