@@ -130,7 +130,7 @@ void gr_api_produce(gr_req_t *req)
                 continue;
             }
             gr_part_append_result_t ar;
-            gr_part_append(part, (uint8_t *)qp->Records.ptr, (size_t)qp->Records.len, &req->arena, &ar);
+            gr_part_append(part, req->api_version, (uint8_t *)qp->Records.ptr, (size_t)qp->Records.len, &req->arena, &ar);
             pr->ErrorCode = ar.error;
             if (ar.error) {
                 any_error = true;

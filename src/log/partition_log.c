@@ -754,8 +754,10 @@ int gr_plog_truncate_to(gr_plog_t *plog, int64_t offset)
         return rc;
     }
     pthread_mutex_lock(&plog->mu);
-    if (ngone)
+    if (ngone) {
         memcpy(gone, plog->segs + keep, ngone * sizeof *gone);
+        plog->dir_dirty = true;
+    }
     plog->nsegs = keep;
     after_truncate(plog);
     pthread_mutex_unlock(&plog->mu);

@@ -27,7 +27,7 @@ const gr_topic_config_t *gr_part_config(gr_part_t *part)
     return &part->tc;
 }
 
-void gr_part_append(gr_part_t *part, uint8_t *records, size_t len, gr_arena_t *arena,
+void gr_part_append(gr_part_t *part, int16_t produce_version, uint8_t *records, size_t len, gr_arena_t *arena,
                     gr_part_append_result_t *res)
 {
     memset(res, 0, sizeof *res);
@@ -44,7 +44,7 @@ void gr_part_append(gr_part_t *part, uint8_t *records, size_t len, gr_arena_t *a
     }
     gr_records_validate_opts_t opts;
     memset(&opts, 0, sizeof opts);
-    opts.produce_version = 9;
+    opts.produce_version = produce_version;
     opts.max_message_bytes = tc->max_message_bytes;
     opts.segment_bytes = tc->segment_bytes;
     opts.require_keys = tc->cleanup_compact;

@@ -21,7 +21,7 @@ typedef struct gr_part_append_result_s {
 
 /* Validate and append one partition's records from a Produce request (the
  * bytes are modified in place: offsets, epochs, LogAppendTime). */
-void gr_part_append(gr_part_t *part, uint8_t *records, size_t len, gr_arena_t *arena,
+void gr_part_append(gr_part_t *part, int16_t produce_version, uint8_t *records, size_t len, gr_arena_t *arena,
                     gr_part_append_result_t *res);
 
 /* Calls cb(arg, err) on the loop thread once everything up to last_offset is

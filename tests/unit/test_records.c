@@ -441,6 +441,11 @@ static void test_base_offset_and_size(void **state)
     assert_int_equal(validate(&t, &b), GR_KERR_INVALID_RECORD);
     t.o.produce_version = -1;
     assert_int_equal(validate(&t, &b), GR_KERR_NONE);
+    /* Regression (found by fuzzing): the last offset of a nonsense header
+     * was computed with signed overflow while formatting the error. */
+    gr_batch_set_base_offset(b.data, INT64_MIN);
+    ru_set32(b.data, b.len, GR_BATCH_OFF_LAST_OFFSET_DELTA, -65536);
+    assert_int_equal(validate(&t, &b), GR_KERR_CORRUPT_MESSAGE);
     gr_buf_free(&b);
 }
 
