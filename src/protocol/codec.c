@@ -7,11 +7,23 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+/* A compact length: unsigned varint of length + 1, 0 meaning null. Values
+ * beyond int32 are malformed before any arithmetic on them. */
+static int64_t read_compact_len(gr_reader_t *r)
+{
+    uint64_t u = gr_read_uvarint(r);
+    if (u > (uint64_t)INT32_MAX + 1) {
+        r->err = GR_EMALFORMED;
+        return 0;
+    }
+    return (int64_t)u - 1;
+}
+
 int gr_codec_read_string(gr_reader_t *r, bool compact, bool nullable, gr_str_t *out)
 {
     int64_t len;
     if (compact)
-        len = (int64_t)gr_read_uvarint(r) - 1;
+        len = read_compact_len(r);
     else
         len = gr_read_i16(r);
     if (r->err)
@@ -37,7 +49,7 @@ int gr_codec_read_bytes(gr_reader_t *r, bool compact, bool nullable, gr_bytes_t 
 {
     int64_t len;
     if (compact)
-        len = (int64_t)gr_read_uvarint(r) - 1;
+        len = read_compact_len(r);
     else
         len = gr_read_i32(r);
     if (r->err)
@@ -63,7 +75,7 @@ int gr_codec_read_array_len(gr_reader_t *r, bool compact, bool nullable, int32_t
 {
     int64_t n;
     if (compact)
-        n = (int64_t)gr_read_uvarint(r) - 1;
+        n = read_compact_len(r);
     else
         n = gr_read_i32(r);
     if (r->err)
