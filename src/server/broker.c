@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -473,9 +474,15 @@ int gr_broker_run(gr_config_t *cfg)
     b->meta.listener_arg = b;
     int exit_code = 1;
 
-    const char *dirs = gr_config_get_str(cfg, "log.dirs");
-    if (!dirs || !*dirs)
-        dirs = gr_config_get_str(cfg, "log.dir");
+    /* Thousands of client connections plus segment files need more than the
+     * usual soft limit of 1024 descriptors. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+
+    const char *dirs = cfg->log_dirs;
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", dirs && *dirs ? dirs : "./gregor-data");
     char *comma = strchr(dir, ',');

@@ -212,3 +212,206 @@ def free_port(host: str = "127.0.0.1") -> int:
             _handed_out.add(port)
             return port
     raise OSError("could not find a free port")
+
+
+# --------------------------------------------------------------------------- additions for
+# tests/integration/test_broker_*.py (append-only)
+
+
+def encode_compact_string(s: str | None) -> bytes:
+    """Kafka COMPACT_STRING / COMPACT_NULLABLE_STRING (uvarint length+1, 0 for null)."""
+    if s is None:
+        return b"\x00"
+    b = s.encode("utf-8")
+    return encode_uvarint(len(b) + 1) + b
+
+
+def encode_request(api_key: int, api_version: int, correlation_id: int, body: bytes = b"",
+                   client_id: str | None = "gregor-tests", flexible: bool = False) -> bytes:
+    """One complete request frame (int32 size prefix included): request header v1, or v2
+    (empty tagged fields) when flexible."""
+    header = struct.pack(">hhi", api_key, api_version, correlation_id) + encode_string(client_id)
+    if flexible:
+        header += b"\x00"
+    payload = header + body
+    return struct.pack(">i", len(payload)) + payload
+
+
+def api_versions_request_body(api_version: int, software_name: str = "gregor-tests",
+                              software_version: str = "1.0") -> bytes:
+    """ApiVersions request body: empty for v0-2; v3+ client software name and version
+    (compact strings) and empty tagged fields."""
+    if api_version < 3:
+        return b""
+    return encode_compact_string(software_name) + encode_compact_string(software_version) + b"\x00"
+
+
+@dataclass
+class ApiVersionsFullResult:
+    error_code: int
+    versions: dict[int, tuple[int, int]]
+    throttle_time_ms: int | None
+    tagged_fields: dict[int, bytes]
+
+
+def parse_api_versions(body: bytes, api_version: int) -> ApiVersionsFullResult:
+    """ApiVersions response body at any version 0-4 (header already stripped); raises
+    KafkaWireError on bytes that do not parse completely."""
+    try:
+        if api_version < 3:
+            error_code, n = struct.unpack_from(">hi", body, 0)
+            pos = 6
+            versions = {}
+            for _ in range(max(n, 0)):
+                key, lo, hi = struct.unpack_from(">hhh", body, pos)
+                pos += 6
+                versions[key] = (lo, hi)
+            throttle = None
+            if api_version >= 1:
+                (throttle,) = struct.unpack_from(">i", body, pos)
+                pos += 4
+            if pos != len(body):
+                raise KafkaWireError(f"{len(body) - pos} trailing bytes in ApiVersions v{api_version} response")
+            return ApiVersionsFullResult(error_code, versions, throttle, {})
+        (error_code,) = struct.unpack_from(">h", body, 0)
+        n, pos = decode_uvarint(body, 2)
+        versions = {}
+        for _ in range(max(n - 1, 0)):
+            key, lo, hi = struct.unpack_from(">hhh", body, pos)
+            pos = skip_tagged_fields(body, pos + 6)
+            versions[key] = (lo, hi)
+        (throttle,) = struct.unpack_from(">i", body, pos)
+        pos += 4
+        count, pos = decode_uvarint(body, pos)
+        tags = {}
+        for _ in range(count):
+            tag, pos = decode_uvarint(body, pos)
+            size, pos = decode_uvarint(body, pos)
+            tags[tag] = body[pos:pos + size]
+            pos += size
+        if pos != len(body):
+            raise KafkaWireError(f"{len(body) - pos} trailing bytes in ApiVersions v{api_version} response")
+        return ApiVersionsFullResult(error_code, versions, throttle, tags)
+    except struct.error as e:
+        raise KafkaWireError(f"truncated ApiVersions v{api_version} response: {e}") from None
+
+
+def read_frame_or_close(sock: socket.socket, timeout: float) -> tuple[str, bytes]:
+    """Waits up to `timeout` seconds for one response frame on sock. Returns ("frame", payload),
+    ("closed", partial bytes) when the peer closed or reset the connection, or
+    ("timeout", partial bytes) when neither happened in time."""
+    deadline = time.monotonic() + timeout
+    buf = b""
+    need = None
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return "timeout", buf
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            return "timeout", buf
+        except (ConnectionResetError, BrokenPipeError):
+            return "closed", buf
+        if not chunk:
+            return "closed", buf
+        buf += chunk
+        if need is None and len(buf) >= 4:
+            (size,) = struct.unpack_from(">i", buf, 0)
+            need = 4 + size
+        if need is not None and len(buf) >= need:
+            return "frame", buf[4:need]
+
+
+class WireReader:
+    """Sequential reader of non-flexible Kafka fields (big-endian)."""
+
+    def __init__(self, buf: bytes, pos: int = 0):
+        self.buf, self.pos = buf, pos
+
+    def _take(self, fmt: str):
+        vals = struct.unpack_from(fmt, self.buf, self.pos)
+        self.pos += struct.calcsize(fmt)
+        return vals[0] if len(vals) == 1 else vals
+
+    def int8(self): return self._take(">b")
+    def int16(self): return self._take(">h")
+    def int32(self): return self._take(">i")
+    def int64(self): return self._take(">q")
+
+    def string(self):
+        n = self.int16()
+        if n < 0:
+            return None
+        s = self.buf[self.pos:self.pos + n].decode("utf-8")
+        self.pos += n
+        return s
+
+    def bytes_(self):
+        n = self.int32()
+        if n < 0:
+            return None
+        b = self.buf[self.pos:self.pos + n]
+        self.pos += n
+        return b
+
+    def array(self, item):
+        n = self.int32()
+        return None if n < 0 else [item(self) for _ in range(n)]
+
+
+def metadata_request_v4(topics: list[str] | None, allow_auto_create: bool) -> bytes:
+    """Metadata v4 request body (topics null = all)."""
+    if topics is None:
+        body = struct.pack(">i", -1)
+    else:
+        body = struct.pack(">i", len(topics)) + b"".join(encode_string(t) for t in topics)
+    return body + struct.pack(">?", allow_auto_create)
+
+
+def parse_metadata_v4(body: bytes) -> dict:
+    """Metadata v4 response -> {"brokers": [...], "controller_id": n, "topics": {name: {"error": e,
+    "partitions": {index: {"error": e, "leader": id}}}}}."""
+    r = WireReader(body)
+    r.int32()  # throttle
+    brokers = r.array(lambda r: (r.int32(), r.string(), r.int32(), r.string()))
+    cluster_id = r.string()
+    controller = r.int32()
+
+    def partition(r):
+        err, idx, leader = r.int16(), r.int32(), r.int32()
+        r.array(lambda r: r.int32())
+        r.array(lambda r: r.int32())
+        return idx, {"error": err, "leader": leader}
+
+    def topic(r):
+        err, name, _internal = r.int16(), r.string(), r.int8()
+        return name, {"error": err, "partitions": dict(r.array(partition))}
+
+    topics = dict(r.array(topic))
+    return {"brokers": brokers, "cluster_id": cluster_id, "controller_id": controller, "topics": topics}
+
+
+def fetch_request_v4(topic: str, partition: int, offset: int, max_wait_ms: int, min_bytes: int = 1,
+                     max_bytes: int = 1 << 20) -> bytes:
+    return (struct.pack(">iiiib", -1, max_wait_ms, min_bytes, max_bytes, 0) + struct.pack(">i", 1)
+            + encode_string(topic) + struct.pack(">i", 1) + struct.pack(">iqi", partition, offset, max_bytes))
+
+
+def parse_fetch_v4(body: bytes) -> dict:
+    """Fetch v4 response -> {(topic, partition): {"error", "high_watermark", "last_stable_offset",
+    "records"}}."""
+    r = WireReader(body)
+    r.int32()  # throttle
+    out = {}
+
+    def partition(r):
+        idx, err, hw, lso = r.int32(), r.int16(), r.int64(), r.int64()
+        r.array(lambda r: (r.int64(), r.int64()))
+        return idx, {"error": err, "high_watermark": hw, "last_stable_offset": lso, "records": r.bytes_()}
+
+    for name, parts in r.array(lambda r: (r.string(), r.array(partition))):
+        for idx, p in parts:
+            out[(name, idx)] = p
+    return out

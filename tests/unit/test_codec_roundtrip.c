@@ -759,10 +759,10 @@ int main(void)
         cmocka_unit_test(test_golden_produce_v3),
         cmocka_unit_test(test_golden_request_header),
         cmocka_unit_test(test_unknown_api_key),
-        cmocka_unit_test(test_hostile_compact_lengths),
         cmocka_unit_test(test_headers),
         cmocka_unit_test(test_requests),
         cmocka_unit_test(test_responses),
+        cmocka_unit_test(test_hostile_compact_lengths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

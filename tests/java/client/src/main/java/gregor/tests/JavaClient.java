@@ -52,11 +52,12 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * delete-topic     --bootstrap B --topic T
  * produce          --bootstrap B --topic T --count N [--acks all|1|0] [--compression none|gzip|snappy|lz4|zstd]
  *                  [--key-prefix K] [--value-prefix V] [--value-size BYTES] [--headers] [--idempotent true|false]
- *                  [--partition P] [--linger-ms MS]
+ *                  [--partition P] [--linger-ms MS] [--key-mod M (key = K + i % M)]
  * consume          --bootstrap B --topic T --count N [--timeout-ms M] [--from-beginning]
  *                  [--partition P] [--offset O] [--group G] [--isolation-level read_committed|read_uncommitted]
  * list-topics      --bootstrap B [--internal]
  * describe-configs --bootstrap B (--topic T | --broker ID)
+ * batch            --step "SUBCOMMAND OPTIONS..." [--step ...]   (several subcommands in one JVM, see batch())
  * common:          [--config key=value]... (any client config)  [--timeout-ms M] (default 30000)
  * </pre>
  */
@@ -69,18 +70,29 @@ public final class JavaClient {
         Opts o = Opts.parse(argv);
         int rc;
         try {
-            switch (o.cmd) {
-                case "create-topic": rc = createTopic(o); break;
-                case "delete-topic": rc = deleteTopic(o); break;
-                case "produce": rc = produce(o); break;
-                case "consume": rc = consume(o); break;
-                case "list-topics": rc = listTopics(o); break;
-                case "describe-configs": rc = describeConfigs(o); break;
-                default: usage("unknown subcommand " + o.cmd); return;
-            }
+            rc = "batch".equals(o.cmd) ? batch(o) : runOne(o);
         } catch (UsageException e) {
             usage(e.getMessage());
             return;
+        }
+        System.out.flush();
+        System.exit(rc);
+    }
+
+    /** Runs one subcommand; a client error prints {"error","message"} and returns 1. */
+    static int runOne(Opts o) {
+        try {
+            switch (o.cmd) {
+                case "create-topic": return createTopic(o);
+                case "delete-topic": return deleteTopic(o);
+                case "produce": return produce(o);
+                case "consume": return consume(o);
+                case "list-topics": return listTopics(o);
+                case "describe-configs": return describeConfigs(o);
+                default: throw new UsageException("unknown subcommand " + o.cmd);
+            }
+        } catch (UsageException e) {
+            throw e;
         } catch (Exception e) {
             Throwable t = (e instanceof ExecutionException && e.getCause() != null) ? e.getCause() : e;
             Map<String, Object> err = new LinkedHashMap<>();
@@ -88,10 +100,33 @@ public final class JavaClient {
             err.put("message", String.valueOf(t.getMessage()));
             out(err);
             t.printStackTrace(System.err);
-            rc = 1;
+            return 1;
         }
-        System.out.flush();
-        System.exit(rc);
+    }
+
+    /**
+     * batch --step "SUBCOMMAND --opt v ..." [--step ...]: runs several subcommands in one JVM
+     * (JVM start-up is slow). Each step's arguments are split on whitespace. Around each step's
+     * output it prints {"step":i,"begin":"SUBCOMMAND"} and {"step":i,"rc":RC}; a failing step
+     * does not stop the batch. Exit code: the first non-zero step rc, else 0.
+     */
+    static int batch(Opts o) {
+        List<String> steps = o.values.getOrDefault("step", List.of());
+        if (steps.isEmpty()) {
+            throw new UsageException("batch needs at least one --step");
+        }
+        int rc = 0;
+        for (int i = 0; i < steps.size(); i++) {
+            Opts so = Opts.parse(steps.get(i).trim().split("\\s+"));
+            out(map("step", i, "begin", so.cmd));
+            int r = runOne(so);
+            out(map("step", i, "rc", r));
+            System.out.flush();
+            if (rc == 0) {
+                rc = r;
+            }
+        }
+        return rc;
     }
 
     // ---------------------------------------------------------------- subcommands
@@ -137,6 +172,7 @@ public final class JavaClient {
         int count = o.intOpt("count", 1);
         String acks = o.str("acks", "all");
         String keyPrefix = o.str("key-prefix", null);
+        int keyMod = o.intOpt("key-mod", 0);
         String valuePrefix = o.str("value-prefix", "value-");
         int valueSize = o.intOpt("value-size", 0);
         boolean headers = o.flag("headers");
@@ -166,7 +202,7 @@ public final class JavaClient {
         List<String> keys = new ArrayList<>(count);
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(p)) {
             for (int i = 0; i < count; i++) {
-                String key = keyPrefix == null ? null : keyPrefix + i;
+                String key = keyPrefix == null ? null : keyPrefix + (keyMod > 0 ? i % keyMod : i);
                 StringBuilder value = new StringBuilder(valuePrefix).append(i);
                 while (value.length() < valueSize) {
                     value.append('x');
@@ -371,7 +407,7 @@ public final class JavaClient {
 
     static void usage(String msg) {
         System.err.println("JavaClient: " + msg);
-        System.err.println("usage: JavaClient create-topic|delete-topic|produce|consume|list-topics|describe-configs"
+        System.err.println("usage: JavaClient create-topic|delete-topic|produce|consume|list-topics|describe-configs|batch"
                            + " --bootstrap HOST:PORT [options]   (see JavaClient.java)");
         System.exit(2);
     }
