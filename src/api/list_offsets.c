@@ -7,11 +7,54 @@
 #include "kafka_msgs.h"
 #include "log/partition_log.h"
 #include "protocol/errors.h"
+#include "protocol/records.h"
 #include "server/partition.h"
 
 typedef gr_ListOffsetsResponse_ListOffsetsPartitionResponse presp_t;
 
-static void lookup(gr_part_t *part, int64_t ts, presp_t *pr)
+/* The log indexes timestamps per batch; Kafka answers per record. Look
+ * inside the batch at offset: with want_max, the first record carrying the
+ * batch's largest timestamp; otherwise the first record whose timestamp is
+ * at least ts. Leaves the offset and timestamp unchanged when the batch
+ * cannot be read. */
+static void refine_in_batch(gr_part_t *part, gr_arena_t *arena, int64_t ts, bool want_max,
+                            int64_t *off, int64_t *t)
+{
+    gr_bytes_t data;
+    if (gr_part_read(part, *off, 1, true, arena, &data) != 0 || data.len < 61)
+        return;
+    size_t blen = 12 + (size_t)(int32_t)gr_be32(data.ptr + 8);
+    if (blen > (size_t)data.len)
+        return;
+    gr_buf_t scratch;
+    gr_buf_init(&scratch);
+    gr_record_iter_t it;
+    if (gr_record_iter_init(&it, data.ptr, blen, &scratch, 0) == 0) {
+        gr_record_t r;
+        int64_t best_off = -1, best_ts = INT64_MIN;
+        while (gr_record_iter_next(&it, &r) == 1) {
+            if (r.offset < gr_part_log_start(part))
+                continue;
+            if (want_max) {
+                if (r.timestamp > best_ts) {
+                    best_ts = r.timestamp;
+                    best_off = r.offset;
+                }
+            } else if (r.timestamp >= ts) {
+                best_off = r.offset;
+                best_ts = r.timestamp;
+                break;
+            }
+        }
+        if (best_off >= 0) {
+            *off = best_off;
+            *t = best_ts;
+        }
+    }
+    gr_buf_free(&scratch);
+}
+
+static void lookup(gr_part_t *part, gr_arena_t *arena, int64_t ts, presp_t *pr)
 {
     pr->Timestamp = -1;
     pr->Offset = -1;
@@ -28,6 +71,9 @@ static void lookup(gr_part_t *part, int64_t ts, presp_t *pr)
     case -3: { /* max timestamp */
         int64_t off = -1, t = -1;
         if (gr_plog_max_timestamp(part->log, &off, &t) == 0 && off >= 0) {
+            /* The log names the batch's last offset; find the record. */
+            int64_t batch_ts = t;
+            refine_in_batch(part, arena, batch_ts, true, &off, &t);
             pr->Offset = off;
             pr->Timestamp = t;
         }
@@ -42,6 +88,7 @@ static void lookup(gr_part_t *part, int64_t ts, presp_t *pr)
     }
     int64_t off = -1, t = -1;
     if (gr_plog_offset_for_timestamp(part->log, ts, &off, &t) == 0 && off >= 0 && off < gr_part_hw(part)) {
+        refine_in_batch(part, arena, ts, false, &off, &t);
         pr->Offset = off;
         pr->Timestamp = t;
     }
@@ -90,7 +137,7 @@ void gr_api_list_offsets(gr_req_t *req)
                                                                : GR_KERR_UNKNOWN_LEADER_EPOCH;
                 continue;
             }
-            lookup(part, qp->Timestamp, pr);
+            lookup(part, &req->arena, qp->Timestamp, pr);
             if (req->api_version == 0 && pr->ErrorCode == 0) {
                 pr->OldStyleOffsets = gr_arena_calloc(&req->arena, 1, sizeof(int64_t));
                 if (!pr->OldStyleOffsets)
