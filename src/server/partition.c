@@ -8,6 +8,7 @@
 #include "log/log_io.h"
 #include "log/log_manager.h"
 #include "log/partition_log.h"
+#include "protocol/compress.h"
 #include "protocol/errors.h"
 #include "protocol/records.h"
 #include "txn/producer_state.h"
@@ -25,6 +26,92 @@ const gr_topic_config_t *gr_part_config(gr_part_t *part)
         part->tc_valid = true;
     }
     return &part->tc;
+}
+
+/* The codec a topic's compression.type asks for, or -1 for "producer"
+ * (keep what the producer sent). */
+static int topic_codec(const gr_topic_config_t *tc)
+{
+    const char *c = tc->compression_type;
+    if (!c || strcmp(c, "producer") == 0)
+        return -1;
+    if (strcmp(c, "uncompressed") == 0)
+        return GR_CODEC_NONE;
+    if (strcmp(c, "gzip") == 0)
+        return GR_CODEC_GZIP;
+    if (strcmp(c, "snappy") == 0)
+        return GR_CODEC_SNAPPY;
+    if (strcmp(c, "lz4") == 0)
+        return GR_CODEC_LZ4;
+    if (strcmp(c, "zstd") == 0)
+        return GR_CODEC_ZSTD;
+    return -1;
+}
+
+/* Rewrites validated batches in another codec, keeping every record's
+ * offset delta, timestamp, key, value and headers and the producer fields.
+ * The new bytes live in the arena. Returns 0 or a negative error. */
+static int recompress(uint8_t *in, size_t len, int codec, bool log_append_time, int64_t now,
+                      gr_arena_t *arena, uint8_t **out, size_t *out_len)
+{
+    gr_buf_t res, scratch;
+    gr_buf_init(&res);
+    gr_buf_init(&scratch);
+    int rc = 0;
+    size_t pos = 0;
+    while (rc == 0 && pos + 61 <= len) {
+        size_t blen = 12 + (size_t)(int32_t)gr_be32(in + pos + 8);
+        gr_batch_hdr_t h;
+        gr_record_iter_t it;
+        if (blen > len - pos || gr_batch_hdr_parse(in + pos, blen, &h) != 0 ||
+            gr_record_iter_init(&it, in + pos, blen, &scratch, 0) != 0) {
+            rc = GR_EMALFORMED;
+            break;
+        }
+        gr_batch_builder_t bb;
+        gr_batch_builder_init(&bb, codec);
+        gr_batch_builder_set_partition_leader_epoch(&bb, h.partition_leader_epoch);
+        if (h.producer_id >= 0)
+            gr_batch_builder_set_producer(&bb, h.producer_id, h.producer_epoch, h.base_sequence,
+                                          gr_batch_is_transactional(&h));
+        if (log_append_time)
+            gr_batch_builder_set_log_append_time(&bb, now);
+        gr_record_t r;
+        int n;
+        while ((n = gr_record_iter_next(&it, &r)) == 1) {
+            gr_record_header_t hdrs[64];
+            int32_t nh = 0;
+            size_t hp = 0;
+            gr_record_header_t hh;
+            while (nh < 64 && gr_record_header_next(&r, &hp, &hh) == 1)
+                hdrs[nh++] = hh;
+            if (nh < r.header_count) {
+                rc = GR_EUNSUPPORTED; /* more headers than we carry over */
+                break;
+            }
+            if ((rc = gr_batch_builder_add(&bb, r.timestamp, r.key, r.value, hdrs, nh)) != 0)
+                break;
+        }
+        if (rc == 0 && n < 0)
+            rc = n;
+        if (rc == 0)
+            rc = gr_batch_builder_finish(&bb, &res);
+        gr_batch_builder_free(&bb);
+        pos += blen;
+    }
+    if (rc == 0) {
+        uint8_t *p = gr_arena_alloc(arena, res.len ? res.len : 1);
+        if (!p) {
+            rc = GR_ENOMEM;
+        } else {
+            memcpy(p, res.data, res.len);
+            *out = p;
+            *out_len = res.len;
+        }
+    }
+    gr_buf_free(&res);
+    gr_buf_free(&scratch);
+    return rc;
 }
 
 void gr_part_append(gr_part_t *part, int16_t produce_version, uint8_t *records, size_t len, gr_arena_t *arena,
@@ -101,6 +188,22 @@ void gr_part_append(gr_part_t *part, int16_t produce_version, uint8_t *records, 
             res->error = e;
             return;
         }
+    }
+
+    /* A topic with its own compression.type stores batches in that codec. */
+    int codec = topic_codec(tc);
+    if (codec >= 0 && bi && bi->codec != codec) {
+        uint8_t *nb;
+        size_t nlen;
+        int rrc = recompress(records, len, codec, tc->log_append_time, opts.now_ms, arena, &nb, &nlen);
+        if (rrc != 0) {
+            gr_log(GR_LOG_WARN, "produce", "%s-%d: cannot recompress a batch: %s", part->topic->name,
+                   part->id, gr_strerror(rrc));
+            res->error = GR_KERR_INVALID_RECORD;
+            return;
+        }
+        records = nb;
+        len = nlen;
     }
 
     int64_t base = -1, last = -1;
