@@ -210,6 +210,32 @@ static int parse_args(gr_cli_t *cli, int argc, char **argv, consume_args_t *c)
     return 0;
 }
 
+/* Group membership: records whether the group ever gave this member
+ * partitions, so that a broker without consumer groups (librdkafka then
+ * finds no coordinator and waits silently) is reported, not mistaken for
+ * an empty topic. */
+typedef struct group_state_s {
+    int joined;
+} group_state_t;
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
+                         void *opaque)
+{
+    group_state_t *gs = ((gr_cli_t *)opaque)->state;
+    int            cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        gs->joined = 1;
+        if (cooperative)
+            rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
+        else
+            rd_kafka_assign(rk, parts);
+    } else if (cooperative) {
+        rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
+    } else {
+        rd_kafka_assign(rk, NULL);
+    }
+}
+
 static int subscribe_topic(gr_cli_t *cli, rd_kafka_t *rk, const consume_args_t *c, const char *what)
 {
     const rd_kafka_metadata_t       *md;
@@ -240,7 +266,10 @@ int gr_cli_consume(gr_cli_t *cli, int argc, char **argv)
     snprintf(what, sizeof(what), "consume %s", c.topic);
 
     rd_kafka_conf_t *conf = gr_cli_conf_new(cli);
+    group_state_t gs = {0};
     if (c.group) {
+        cli->state = &gs;
+        rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
         rc = gr_cli_conf_set(conf, what, "group.id", c.group);
         if (!rc)
             rc = gr_cli_conf_set(conf, what, "auto.offset.reset",
@@ -268,8 +297,20 @@ int gr_cli_consume(gr_cli_t *cli, int argc, char **argv)
     }
 
     int64_t consumed = 0;
-    int64_t last = gr_clock_mono_ms();
+    int64_t started = gr_clock_mono_ms(), last = started;
+    int     warned = 0;
     while (!gr_cli_stop && (c.count == 0 || consumed < c.count)) {
+        if (gs.joined == 1) {
+            /* The idle timeout counts from the moment the group assigned us
+             * partitions, not from the start of the (slower) join. */
+            last = gr_clock_mono_ms();
+            gs.joined = 2;
+        }
+        if (c.group && !gs.joined && !warned && gr_clock_mono_ms() - started > cli->request_timeout_ms) {
+            gr_cli_errorf(what, "warning: still not a member of group '%s' after %d ms", c.group,
+                          cli->request_timeout_ms);
+            warned = 1;
+        }
         rd_kafka_message_t *m = c.group ? rd_kafka_consumer_poll(rk, 100) : gr_cli_fetch_poll(rk, &f, 100);
         if (cli->fatal) {
             gr_cli_errorf(what, "%s", cli->last_error);
@@ -306,6 +347,10 @@ int gr_cli_consume(gr_cli_t *cli, int argc, char **argv)
     fflush(stdout);
     if (ferror(stdout) && errno != EPIPE && !rc) {
         gr_cli_errorf(what, "cannot write to stdout: %s", strerror(errno));
+        rc = GR_CLI_EBROKER;
+    }
+    if (!rc && c.group && !gs.joined && !consumed) {
+        gr_cli_errorf(what, "never joined group '%s' (does the broker support consumer groups?)", c.group);
         rc = GR_CLI_EBROKER;
     }
     fprintf(stderr, "consumed %" PRId64 " records\n", consumed);

@@ -177,8 +177,9 @@ static int decode_copy(ctx_t *c, const uint8_t *in, size_t len, gr_arena_t *a, v
         report(c, in, len, "decoder returned %d (> 0)", rc);
     if (r.off > len)
         report(c, in, len, "reader offset %zu past length", r.off);
-    /* Decoded slices point into copy; keep it alive while the message is
-     * used by parking it in the arena's lifetime: re-copy into the arena. */
+    /* Decoded slices point into copy, which is freed below; for a message
+     * the caller goes on using, decode again from a copy in the arena so the
+     * slices live as long as the message does. */
     if (rc == 0 && len) {
         uint8_t *keep = gr_arena_alloc(a, len);
         if (!keep) {
@@ -186,7 +187,6 @@ static int decode_copy(ctx_t *c, const uint8_t *in, size_t len, gr_arena_t *a, v
             return GR_ENOMEM;
         }
         memcpy(keep, copy, len);
-        /* Re-decode from the arena copy so slices point there. */
         gr_reader_init(&r, keep, len);
         rc = c->kind->dec(c->key, c->v, &r, a, m);
         if (rc != 0)
@@ -311,7 +311,7 @@ static void truncations_and_mutations(ctx_t *c, const uint8_t *enc, size_t len, 
 
 static uint64_t pair_seed(const ctx_t *c, uint64_t salt)
 {
-    uint64_t s = (uint64_t)(uintptr_t)c->kind->name[0] * 1000003u + (uint64_t)c->key * 7919u +
+    uint64_t s = (uint64_t)(unsigned char)c->kind->name[0] * 1000003u + (uint64_t)c->key * 7919u +
                  (uint64_t)c->v * 104729u + salt * 0x100000001b3ULL;
     rnd(&s);
     return s;

@@ -55,6 +55,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
  *                  [--partition P] [--linger-ms MS] [--key-mod M (key = K + i % M)]
  * consume          --bootstrap B --topic T --count N [--timeout-ms M] [--from-beginning]
  *                  [--partition P] [--offset O] [--group G] [--isolation-level read_committed|read_uncommitted]
+ *                  [--end-offsets (then prints {"end_offsets":{P:O},"beginning_offsets":{P:O}})]
  * list-topics      --bootstrap B [--internal]
  * describe-configs --bootstrap B (--topic T | --broker ID)
  * batch            --step "SUBCOMMAND OPTIONS..." [--step ...]   (several subcommands in one JVM, see batch())
@@ -313,6 +314,20 @@ public final class JavaClient {
             }
             if (group != null) {
                 consumer.commitSync(Duration.ofMillis(Math.max(remaining(deadline), 5000)));
+            }
+            if (o.flag("end-offsets")) {
+                // ListOffsets(latest) for the assigned partitions: shows records beyond --count
+                Map<String, Object> ends = new LinkedHashMap<>();
+                Map<String, Object> begins = new LinkedHashMap<>();
+                Set<TopicPartition> asg = consumer.assignment();
+                Duration t = Duration.ofMillis(Math.max(remaining(deadline), 5000));
+                for (Map.Entry<TopicPartition, Long> e : consumer.endOffsets(asg, t).entrySet()) {
+                    ends.put(String.valueOf(e.getKey().partition()), e.getValue());
+                }
+                for (Map.Entry<TopicPartition, Long> e : consumer.beginningOffsets(asg, t).entrySet()) {
+                    begins.put(String.valueOf(e.getKey().partition()), e.getValue());
+                }
+                out(map("end_offsets", ends, "beginning_offsets", begins));
             }
         }
         System.out.flush();
