@@ -45,7 +45,8 @@ void gr_api_create_partitions(gr_req_t *req)
         char msg[512] = "";
         res->ErrorCode = gr_ctrl_create_partitions(b, qt->Name, qt->Count, rq.ValidateOnly, msg,
                                                    sizeof msg);
-        if (res->ErrorCode)
+        /* Kafka sends no message for an unknown topic. */
+        if (res->ErrorCode && res->ErrorCode != GR_KERR_UNKNOWN_TOPIC_OR_PARTITION)
             res->ErrorMessage = gr_str(gr_arena_strndup(&req->arena, msg, strlen(msg)));
     }
     GR_REQ_REPLY(req, CreatePartitionsResponse, &rs);

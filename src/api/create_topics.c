@@ -54,21 +54,27 @@ void gr_api_create_topics(gr_req_t *req)
         gr_req_malformed(req, "out of memory");
         return;
     }
-    rs.Topics_count = rq.Topics_count > 0 ? rq.Topics_count : 0;
-    for (int32_t i = 0; i < rs.Topics_count; i++) {
+    int32_t nin = rq.Topics_count > 0 ? rq.Topics_count : 0;
+    rs.Topics_count = 0;
+    for (int32_t i = 0; i < nin; i++) {
         gr_CreateTopicsRequest_CreatableTopic *qt = &rq.Topics[i];
-        result_t *res = &rs.Topics[i];
+        /* A name given twice gets one answer, an error (as Kafka does). */
+        bool dup = false, seen = false;
+        for (int32_t j = 0; j < nin; j++)
+            if (j != i && qt->Name.len >= 0 && qt->Name.len == rq.Topics[j].Name.len &&
+                memcmp(qt->Name.ptr, rq.Topics[j].Name.ptr, (size_t)qt->Name.len) == 0) {
+                dup = true;
+                if (j < i)
+                    seen = true;
+            }
+        if (seen)
+            continue;
+        result_t *res = &rs.Topics[rs.Topics_count++];
         res->Name = qt->Name;
         res->NumPartitions = -1;
         res->ReplicationFactor = -1;
-        res->Configs_count = -1;
+        res->Configs_count = 0;
         res->ErrorMessage = gr_str(NULL);
-        /* The same name twice in one request is refused for both. */
-        bool dup = false;
-        for (int32_t j = 0; j < rs.Topics_count; j++)
-            if (j != i && qt->Name.len >= 0 && qt->Name.len == rq.Topics[j].Name.len &&
-                memcmp(qt->Name.ptr, rq.Topics[j].Name.ptr, (size_t)qt->Name.len) == 0)
-                dup = true;
         if (dup) {
             res->ErrorCode = GR_KERR_INVALID_REQUEST;
             res->ErrorMessage = gr_str("Duplicate topic name.");

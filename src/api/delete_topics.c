@@ -21,6 +21,7 @@ static void delete_one(gr_req_t *req, gr_str_t name, const gr_uuid_t *id, result
         t = gr_meta_topic_by_name(&b->meta, name.ptr, (size_t)name.len);
         if (!t) {
             res->ErrorCode = GR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+            res->ErrorMessage = gr_str("This server does not host this topic-partition.");
             return;
         }
     } else if (id && !gr_uuid_is_zero(id)) {
@@ -28,6 +29,7 @@ static void delete_one(gr_req_t *req, gr_str_t name, const gr_uuid_t *id, result
         t = gr_meta_topic_by_id(&b->meta, id);
         if (!t) {
             res->ErrorCode = GR_KERR_UNKNOWN_TOPIC_ID;
+            res->ErrorMessage = gr_str("This server does not host this topic ID.");
             return;
         }
         /* The answer names the topic it deleted; copy, the image entry goes. */

@@ -19,7 +19,9 @@ void gr_api_describe_cluster(gr_req_t *req)
     rs.ControllerId = b->node_id;
     rs.EndpointType = 1;
     if (rq.EndpointType != 1) {
-        rs.ErrorCode = GR_KERR_UNSUPPORTED_ENDPOINT_TYPE;
+        /* Brokers answer for brokers; a controller request is mismatched. */
+        rs.ErrorCode = rq.EndpointType == 2 ? GR_KERR_MISMATCHED_ENDPOINT_TYPE
+                                            : GR_KERR_UNSUPPORTED_ENDPOINT_TYPE;
         rs.ErrorMessage = gr_str("The target broker only supports broker endpoints.");
         rs.Brokers_count = 0;
     } else {

@@ -93,6 +93,7 @@ static bool fetch_build(fetch_op_t *op, bool final)
         if (!part) {
             p->ErrorCode = (v >= 13 && !it->topic) ? GR_KERR_UNKNOWN_TOPIC_ID
                                                    : GR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+            p->AbortedTransactions_count = 0;
             include[i] = true;
             any_error = true;
             continue;
@@ -111,6 +112,8 @@ static bool fetch_build(fetch_op_t *op, bool final)
             err = gr_part_read(part, it->offset, limit, min_one, &req->arena, &data);
         p->ErrorCode = err;
         if (err) {
+            /* Kafka reports no offsets with an error. */
+            p->HighWatermark = p->LastStableOffset = p->LogStartOffset = -1;
             any_error = true;
             include[i] = true;
             continue;

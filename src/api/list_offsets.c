@@ -54,15 +54,22 @@ static void refine_in_batch(gr_part_t *part, gr_arena_t *arena, int64_t ts, bool
     gr_buf_free(&scratch);
 }
 
-static void lookup(gr_part_t *part, gr_arena_t *arena, int64_t ts, presp_t *pr)
+static void lookup(gr_part_t *part, gr_arena_t *arena, int16_t v, int64_t ts, presp_t *pr)
 {
     pr->Timestamp = -1;
     pr->Offset = -1;
+    pr->LeaderEpoch = -1;
+    /* The special timestamps exist from the version that introduced them. */
+    if ((ts == -3 && v < 7) || (ts == -4 && v < 8) || (ts == -5 && v < 9)) {
+        pr->ErrorCode = GR_KERR_UNSUPPORTED_VERSION;
+        return;
+    }
+    if (ts == -5)
+        return; /* no tiered storage: nothing is pending upload */
     pr->LeaderEpoch = gr_part_leader_epoch(part);
     switch (ts) {
     case -2: /* earliest */
     case -4: /* earliest local */
-    case -5: /* earliest pending upload */
         pr->Offset = gr_part_log_start(part);
         return;
     case -1: /* latest */
@@ -91,6 +98,8 @@ static void lookup(gr_part_t *part, gr_arena_t *arena, int64_t ts, presp_t *pr)
         refine_in_batch(part, arena, ts, false, &off, &t);
         pr->Offset = off;
         pr->Timestamp = t;
+    } else {
+        pr->LeaderEpoch = -1;
     }
 }
 
@@ -137,7 +146,7 @@ void gr_api_list_offsets(gr_req_t *req)
                                                                : GR_KERR_UNKNOWN_LEADER_EPOCH;
                 continue;
             }
-            lookup(part, &req->arena, qp->Timestamp, pr);
+            lookup(part, &req->arena, req->api_version, qp->Timestamp, pr);
             if (req->api_version == 0 && pr->ErrorCode == 0) {
                 pr->OldStyleOffsets = gr_arena_calloc(&req->arena, 1, sizeof(int64_t));
                 if (!pr->OldStyleOffsets)

@@ -133,6 +133,9 @@ void gr_api_produce(gr_req_t *req)
             gr_part_append(part, req->api_version, (uint8_t *)qp->Records.ptr, (size_t)qp->Records.len, &req->arena, &ar);
             pr->ErrorCode = ar.error;
             if (ar.error) {
+                /* Kafka reports the log start only with record-level errors. */
+                if (ar.bad_batch_index >= 0)
+                    pr->LogStartOffset = gr_part_log_start(part);
                 any_error = true;
                 pr->ErrorMessage = gr_str(ar.error_message);
                 if (ar.bad_batch_index >= 0 && req->api_version >= 8) {

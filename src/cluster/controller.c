@@ -132,8 +132,9 @@ int16_t gr_ctrl_create_topic(gr_broker_t *b, gr_str_t name, int32_t nparts, int1
     gr_buf_init(&recs[0]);
     gr_meta_frame(&recs[0], GR_MREC_TopicRecord, 0);
     gr_TopicRecord_encode(&recs[0], 0, &tr);
+    /* Configs before partitions, so a partition's log opens with them. */
     for (int32_t p = 0; p < nparts; p++)
-        add_partition_record(&recs[1 + p], &id, p, b->node_id);
+        add_partition_record(&recs[1 + nconfigs + p], &id, p, b->node_id);
     for (int i = 0; i < nconfigs; i++) {
         gr_ConfigRecord cr;
         gr_ConfigRecord_init(&cr);
@@ -141,7 +142,7 @@ int16_t gr_ctrl_create_topic(gr_broker_t *b, gr_str_t name, int32_t nparts, int1
         cr.ResourceName = name;
         cr.Name = configs[i].name;
         cr.Value = configs[i].value;
-        gr_buf_t *r = &recs[1 + nparts + i];
+        gr_buf_t *r = &recs[1 + i];
         gr_buf_init(r);
         gr_meta_frame(r, GR_MREC_ConfigRecord, 0);
         gr_ConfigRecord_encode(r, 0, &cr);

@@ -23,6 +23,7 @@ static void configs_free(gr_meta_config_t *c)
 {
     while (c) {
         gr_meta_config_t *n = c->next;
+        free(c->resource);
         free(c->name);
         free(c->value);
         free(c);
@@ -189,11 +190,12 @@ static int apply_partition_change(gr_meta_t *m, const gr_PartitionChangeRecord *
     return 0;
 }
 
-static void set_config(gr_meta_config_t **list, gr_str_t name, gr_str_t value)
+static void set_config(gr_meta_config_t **list, gr_str_t resource, gr_str_t name, gr_str_t value)
 {
     gr_meta_config_t **pp = list;
     for (; *pp; pp = &(*pp)->next) {
-        if (gr_str_eq(name, (*pp)->name))
+        if (gr_str_eq(name, (*pp)->name) &&
+            (resource.len < 0 || ((*pp)->resource && gr_str_eq(resource, (*pp)->resource))))
             break;
     }
     if (value.len < 0) {
@@ -213,6 +215,7 @@ static void set_config(gr_meta_config_t **list, gr_str_t name, gr_str_t value)
     gr_meta_config_t *c = calloc(1, sizeof *c);
     if (!c)
         return;
+    c->resource = resource.len >= 0 ? strdup_slice(resource) : NULL;
     c->name = strdup_slice(name);
     c->value = strdup_slice(value);
     *pp = c;
@@ -224,13 +227,24 @@ static int apply_config(gr_meta_t *m, const gr_ConfigRecord *r)
     if (r->ResourceType == 2) {
         for (gr_meta_topic_t *t = m->topics; t; t = t->next) {
             if (gr_str_eq(r->ResourceName, t->name)) {
-                set_config(&t->configs, r->Name, r->Value);
+                set_config(&t->configs, gr_str(NULL), r->Name, r->Value);
                 notify(m, GR_MREC_ConfigRecord, t, -1);
             }
         }
     } else if (r->ResourceType == 4) {
-        set_config(&m->broker_configs, r->Name, r->Value);
+        set_config(&m->broker_configs, r->ResourceName, r->Name, r->Value);
+        char res[64], name[256], val[4096];
+        snprintf(res, sizeof res, "%.*s", r->ResourceName.len > 0 ? (int)r->ResourceName.len : 0,
+                 r->ResourceName.len > 0 ? r->ResourceName.ptr : "");
+        snprintf(name, sizeof name, "%.*s", r->Name.len > 0 ? (int)r->Name.len : 0,
+                 r->Name.len > 0 ? r->Name.ptr : "");
+        if (r->Value.len >= 0)
+            snprintf(val, sizeof val, "%.*s", (int)r->Value.len, r->Value.ptr);
+        m->changed_resource = res;
+        m->changed_name = name;
+        m->changed_value = r->Value.len >= 0 ? val : NULL;
         notify(m, GR_MREC_ConfigRecord, NULL, -1);
+        m->changed_resource = m->changed_name = m->changed_value = NULL;
     }
     return 0;
 }

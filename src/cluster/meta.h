@@ -31,6 +31,7 @@ typedef struct gr_meta_partition_s {
 } gr_meta_partition_t;
 
 typedef struct gr_meta_config_s {
+    char *resource; /* broker configs: "" (cluster default) or a node id */
     char *name;
     char *value;
     struct gr_meta_config_s *next;
@@ -64,6 +65,9 @@ typedef struct gr_meta_s {
     gr_meta_broker_t  brokers[16];
     int32_t           nbrokers;
     gr_meta_config_t *broker_configs; /* dynamic broker configs */
+    /* During a ConfigRecord notification: the resource, key and new value
+     * (NULL when removed) of the change. */
+    const char       *changed_resource, *changed_name, *changed_value;
     int64_t           next_producer_id;
     int64_t           applied_offset; /* last metadata log offset applied */
     gr_meta_listener_fn listener;

@@ -323,6 +323,20 @@ static int recover(gr_plog_t *pl, const gr_plog_open_opts_t *o)
     return 0;
 }
 
+int gr_plog_set_config(gr_plog_t *pl, const gr_plog_config_t *cfg)
+{
+    int rc = gr_plog_config_check(cfg);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&pl->mu);
+    int64_t (*clock)(void) = pl->cfg.clock_ms;
+    pl->cfg = *cfg;
+    if (!pl->cfg.clock_ms)
+        pl->cfg.clock_ms = clock;
+    pthread_mutex_unlock(&pl->mu);
+    return 0;
+}
+
 int gr_plog_open_ex(const char *dir, const gr_plog_config_t *cfg,
                     const gr_plog_open_opts_t *o, gr_plog_t **out)
 {

@@ -35,6 +35,10 @@ typedef struct gr_plog_config_s {
 void gr_plog_config_default(gr_plog_config_t *cfg);
 /* GR_EINVAL when a value is out of range. */
 int gr_plog_config_check(const gr_plog_config_t *cfg);
+/* Replaces the settings of an open log (a topic's configuration changed,
+ * or the log was opened before its topic's overrides were known). Takes
+ * effect at the next append or roll. GR_EINVAL for invalid settings. */
+int gr_plog_set_config(gr_plog_t *plog, const gr_plog_config_t *cfg);
 
 typedef struct gr_plog_open_opts_s {
     /* Offsets below this were fsynced and are trusted; -1 = unknown, scan

@@ -168,11 +168,14 @@ static void plog_config_for(gr_broker_t *b, const gr_meta_config_t *overrides, g
 static int open_log(gr_broker_t *b, const char *topic, int32_t p, const uint8_t id[16],
                     const gr_meta_config_t *overrides, gr_plog_t **out)
 {
-    *out = gr_logmgr_get(b->logs, topic, p);
-    if (*out)
-        return 0;
     gr_plog_config_t pc;
     plog_config_for(b, overrides, &pc);
+    *out = gr_logmgr_get(b->logs, topic, p);
+    if (*out) {
+        /* Opened at start with the defaults: apply the topic's settings. */
+        gr_plog_set_config(*out, &pc);
+        return 0;
+    }
     static const uint8_t zero[16];
     int rc = gr_logmgr_create(b->logs, topic, p, id ? id : zero, &pc, out);
     return rc == GR_EEXIST ? 0 : rc;
@@ -228,6 +231,29 @@ gr_part_t *gr_broker_part(gr_broker_t *b, gr_meta_topic_t *t, int32_t partition)
 
 static bool replaying;
 
+/* A dynamic broker config from the metadata log, into the live config. */
+static void apply_broker_config(gr_broker_t *b, const char *resource, const char *name,
+                                const char *value)
+{
+    char id[16], err[256];
+    snprintf(id, sizeof id, "%d", b->node_id);
+    gr_config_source_t src;
+    if (!resource || !*resource)
+        src = GR_CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER;
+    else if (strcmp(resource, id) == 0)
+        src = GR_CONFIG_SOURCE_DYNAMIC_BROKER;
+    else
+        return;
+    if (gr_config_set(b->cfg, name, value, src, err, sizeof err) != 0)
+        gr_log(GR_LOG_WARN, "config", "ignoring dynamic config %s: %s", name, err);
+}
+
+static void apply_all_broker_configs(gr_broker_t *b)
+{
+    for (gr_meta_config_t *c = b->meta.broker_configs; c; c = c->next)
+        apply_broker_config(b, c->resource, c->name, c->value);
+}
+
 static void on_meta_change(void *arg, int kind, gr_meta_topic_t *t, int32_t p)
 {
     gr_broker_t *b = arg;
@@ -235,12 +261,19 @@ static void on_meta_change(void *arg, int kind, gr_meta_topic_t *t, int32_t p)
         return;
     if (kind == GR_MREC_PartitionRecord && t) {
         host_partition(b, t, p);
+    } else if (kind == GR_MREC_ConfigRecord && !t && b->meta.changed_name) {
+        apply_broker_config(b, b->meta.changed_resource, b->meta.changed_name, b->meta.changed_value);
     } else if (kind == GR_MREC_ConfigRecord && t) {
         for (int32_t i = 0; i < t->nparts; i++) {
             gr_part_t *part = t->parts[i].local;
             if (part && part->tc_valid) {
                 gr_topic_config_free(&part->tc);
                 part->tc_valid = false;
+            }
+            if (part && part->log) {
+                gr_plog_config_t pc;
+                plog_config_for(b, t->configs, &pc);
+                gr_plog_set_config(part->log, &pc);
             }
         }
     } else if (kind == GR_MREC_RemoveTopicRecord && t) {
@@ -337,6 +370,27 @@ static int start_listeners(gr_broker_t *b)
             }
         }
     }
+    return rc;
+}
+
+/* The records a new cluster starts with, as Kafka's storage format writes
+ * them: the cluster-wide default of min.insync.replicas. */
+static int bootstrap_records(gr_broker_t *b)
+{
+    gr_ConfigRecord cr;
+    gr_ConfigRecord_init(&cr);
+    cr.ResourceType = 4;
+    cr.ResourceName = gr_str("");
+    cr.Name = gr_str("min.insync.replicas");
+    char v[16];
+    snprintf(v, sizeof v, "%d", b->cfg->min_insync_replicas);
+    cr.Value = gr_str(v);
+    gr_buf_t rec;
+    gr_buf_init(&rec);
+    gr_meta_frame(&rec, GR_MREC_ConfigRecord, 0);
+    gr_ConfigRecord_encode(&rec, 0, &cr);
+    int rc = gr_broker_commit_records(b, &rec, 1);
+    gr_buf_free(&rec);
     return rc;
 }
 
@@ -520,6 +574,10 @@ int gr_broker_run(gr_config_t *cfg)
         goto out;
     }
     gr_plog_set_hw(b->metalog, gr_plog_leo(b->metalog));
+    bool new_cluster = gr_plog_leo(b->metalog) == 0;
+    apply_all_broker_configs(b);
+    if (new_cluster && bootstrap_records(b) != 0)
+        goto out;
     if (b->meta.next_producer_id < 0)
         b->meta.next_producer_id = 0;
     gr_pid_alloc_init(&b->pids, b->meta.next_producer_id, 0, gr_ctrl_reserve_producer_ids, b);

@@ -34,14 +34,20 @@ function kafkajsLogCreator () {
   }
 }
 
+// Exits once stdout has been written out: process.exit() alone drops
+// output still queued for a pipe.
+function exitAfterFlush (code) {
+  process.stdout.write('', () => process.exit(code))
+}
+
 // Runs an async main; on error prints {"error","message"} and exits 1.
 function run (main) {
   main().then(
-    () => process.exit(0),
+    () => exitAfterFlush(0),
     (err) => {
       emit({ error: (err && err.name) || 'Error', message: String((err && err.message) || err) })
       process.stderr.write(((err && err.stack) || String(err)) + '\n')
-      process.exit(1)
+      exitAfterFlush(1)
     }
   )
 }

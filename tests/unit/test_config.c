@@ -201,10 +201,11 @@ static void test_gregor_defaults(void **state)
     assert_true(cfg->role_broker);
     assert_true(cfg->role_controller);
     assert_int_equal(cfg->node_id, 1);
-    /* A single node must be able to create its internal topics. */
-    assert_int_equal(cfg->offsets_topic_replication_factor, 1);
-    assert_int_equal(cfg->transaction_state_log_replication_factor, 1);
-    assert_int_equal(cfg->transaction_state_log_min_isr, 1);
+    /* Kafka's defaults; the controller caps internal topics at the number of
+     * registered brokers instead of refusing to create them. */
+    assert_int_equal(cfg->offsets_topic_replication_factor, 3);
+    assert_int_equal(cfg->transaction_state_log_replication_factor, 3);
+    assert_int_equal(cfg->transaction_state_log_min_isr, 2);
     const gr_config_def_t *d = gr_config_def_find(GR_CONFIG_SCOPE_BROKER, "listeners");
     assert_true(d->flags & GR_CONFIG_F_GREGOR_DEFAULT);
     assert_string_equal(d->kafka_def, "PLAINTEXT://:9092");
