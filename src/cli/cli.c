@@ -25,6 +25,7 @@ static const cli_cmd_t cmds[] = {
     {"topic", gr_cli_topic, gr_cli_topic_usage},
     {"produce", gr_cli_produce, gr_cli_produce_usage},
     {"consume", gr_cli_consume, gr_cli_consume_usage},
+    {"group", gr_cli_group, gr_cli_group_usage},
     {"cluster", gr_cli_cluster, gr_cli_cluster_usage},
     {"bench", gr_cli_bench, gr_cli_bench_usage},
 };
@@ -37,6 +38,7 @@ static const char short_usage[] =
     "  topic      create, list, describe, delete topics\n"
     "  produce    write records from stdin or a file, one per line\n"
     "  consume    print records\n"
+    "  group      list, describe, delete consumer groups; reset their offsets\n"
     "  cluster    show the cluster's id, controller and brokers\n"
     "  bench      measure produce and consume throughput and latency\n"
     "  help [COMMAND]\n";

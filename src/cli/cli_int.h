@@ -165,12 +165,14 @@ void gr_cli_json_str(FILE *f, const void *s, size_t len);
 int gr_cli_topic(gr_cli_t *cli, int argc, char **argv);
 int gr_cli_produce(gr_cli_t *cli, int argc, char **argv);
 int gr_cli_consume(gr_cli_t *cli, int argc, char **argv);
+int gr_cli_group(gr_cli_t *cli, int argc, char **argv);
 int gr_cli_cluster(gr_cli_t *cli, int argc, char **argv);
 int gr_cli_bench(gr_cli_t *cli, int argc, char **argv);
 
 extern const char gr_cli_topic_usage[];
 extern const char gr_cli_produce_usage[];
 extern const char gr_cli_consume_usage[];
+extern const char gr_cli_group_usage[];
 extern const char gr_cli_cluster_usage[];
 extern const char gr_cli_bench_usage[];
 extern const char gr_cli_global_usage[];

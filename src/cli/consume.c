@@ -20,7 +20,8 @@ const char gr_cli_consume_usage[] =
     "  --timeout-ms pass without a record; otherwise runs until Ctrl-C.\n"
     "  --format kv prints key<TAB>value; json prints one object per line with topic,\n"
     "  partition, offset, timestamp, key, value and headers ([{\"key\":..,\"value\":..}]).\n"
-    "  --group G consumes as a member of consumer group G (offsets committed).\n";
+    "  --group G consumes as a member of consumer group G: the offsets of printed\n"
+    "  records are committed every second and on exit.\n";
 
 enum {
     OPT_FROM_BEGINNING = 1,
@@ -274,6 +275,13 @@ int gr_cli_consume(gr_cli_t *cli, int argc, char **argv)
         if (!rc)
             rc = gr_cli_conf_set(conf, what, "auto.offset.reset",
                                  c.start == RD_KAFKA_OFFSET_BEGINNING ? "earliest" : "latest");
+        /* Commit as we go: a record counts as consumed once printed
+         * (offsets are stored when poll returns it), and the stored
+         * offsets go to the group every second and once more on exit. */
+        if (!rc)
+            rc = gr_cli_conf_set(conf, what, "enable.auto.commit", "true");
+        if (!rc)
+            rc = gr_cli_conf_set(conf, what, "auto.commit.interval.ms", "1000");
     }
     if (rc) {
         rd_kafka_conf_destroy(conf);
@@ -354,8 +362,14 @@ int gr_cli_consume(gr_cli_t *cli, int argc, char **argv)
         rc = GR_CLI_EBROKER;
     }
     fprintf(stderr, "consumed %" PRId64 " records\n", consumed);
-    if (c.group)
+    if (c.group) {
+        /* A synchronous commit of what was printed, so that the next
+         * member (or `group describe`) sees it as soon as we exit. */
+        rd_kafka_resp_err_t err = gs.joined ? rd_kafka_commit(rk, NULL, 0) : RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+            gr_cli_errorf(what, "warning: cannot commit offsets: %s", rd_kafka_err2str(err));
         rd_kafka_consumer_close(rk);
+    }
     else
         gr_cli_fetch_stop(&f);
     rd_kafka_destroy(rk);
