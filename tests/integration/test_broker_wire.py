@@ -465,3 +465,29 @@ def test_metadata_v4_describes_this_broker(broker, topic_name):
     t = md["topics"][topic_name]
     assert t["error"] == 0 and sorted(t["partitions"]) == [0, 1]
     assert _metadata_v4(broker.port, [], False)["topics"] == {}  # empty list: no topics (v1+)
+
+
+def test_idle_connection_closed_after_connections_max_idle_ms(broker_factory):
+    """connections.max.idle.ms: a connection with nothing in flight is closed
+    once idle that long; one that keeps talking stays open."""
+    b = broker_factory(config={"connections.max.idle.ms": 1500})
+    idle = socket.create_connection(("127.0.0.1", b.port), timeout=10)
+    busy = KafkaConnection("127.0.0.1", b.port)
+    idle.settimeout(10)
+    start = time.monotonic()
+    closed_after = None
+    # Keep the busy connection active while waiting for the idle one to close.
+    while time.monotonic() - start < 10:
+        request_api_versions(busy, 0)
+        idle.settimeout(0.2)
+        try:
+            if idle.recv(1) == b"":
+                closed_after = time.monotonic() - start
+                break
+        except socket.timeout:
+            pass
+    assert closed_after is not None, "idle connection was not closed within 10 s"
+    assert closed_after >= 1.0, f"closed after {closed_after:.2f}s, before the idle limit"
+    request_api_versions(busy, 0)  # the active one is still served
+    busy.close()
+    idle.close()
