@@ -199,7 +199,7 @@ static void on_wake(gr_fetch_waiter_t *w)
     fetch_op_t *op = w->arg;
     if (op->replied)
         return;
-    if (fetch_build(op, false))
+    if (fetch_build(op, w->final))
         op_finish(op);
 }
 

@@ -124,6 +124,7 @@ static void part_close(gr_part_t *part, bool delete_files)
     while (part->waiters) {
         gr_fetch_waiter_t *w = part->waiters;
         gr_part_remove_waiter(w);
+        w->final = true;
         w->cb(w);
     }
     if (part->log && delete_files)
@@ -497,6 +498,7 @@ static void broker_stop(gr_broker_t *b)
             while (part && part->waiters) {
                 gr_fetch_waiter_t *w = part->waiters;
                 gr_part_remove_waiter(w);
+                w->final = true;
                 w->cb(w);
             }
         }

@@ -50,6 +50,9 @@ typedef struct gr_fetch_waiter_s {
     gr_part_t *part;
     void (*cb)(struct gr_fetch_waiter_s *w);
     void *arg;
+    /* Set before cb when the partition is going away (topic deleted, broker
+     * stopping): the waiter must answer now and drop its references. */
+    bool final;
 } gr_fetch_waiter_t;
 
 void gr_part_add_waiter(gr_part_t *part, gr_fetch_waiter_t *w);

@@ -491,3 +491,20 @@ def test_idle_connection_closed_after_connections_max_idle_ms(broker_factory):
     request_api_versions(busy, 0)  # the active one is still served
     busy.close()
     idle.close()
+
+
+def test_topic_deleted_during_long_poll(broker, topic_name):
+    """A Fetch waiting on a partition whose topic is deleted answers at once
+    (instead of at the end of its wait) and the broker stays healthy."""
+    from confluent_kafka.admin import AdminClient
+    _create_topic(broker.bootstrap, topic_name)
+    with KafkaConnection(broker.host, broker.port, timeout=20) as conn:
+        conn.sock.sendall(encode_request(FETCH, 4, 77, fetch_request_v4(topic_name, 0, 0, max_wait_ms=15000)))
+        t0 = time.monotonic()
+        admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+        admin.delete_topics([topic_name])[topic_name].result(10)
+        frame = conn.recv_frame()
+        elapsed = time.monotonic() - t0
+    assert struct.unpack_from(">i", frame, 0)[0] == 77
+    assert elapsed < 10, f"the waiting fetch answered only after {elapsed:.2f}s"
+    assert_broker_healthy(broker)
