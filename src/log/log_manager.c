@@ -41,6 +41,7 @@
 #include "base/log.h"
 #include "log/checkpoint.h"
 #include "log/log_io.h"
+#include "log/retention.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -60,6 +61,7 @@
 #define HW_CKPT "replication-offset-checkpoint"
 #define META_FILE "meta.properties"
 #define PART_META_FILE "partition.metadata"
+#define METADATA_PREFIX "__cluster_metadata"
 
 typedef struct waiter_s {
     struct waiter_s   *next;
@@ -80,7 +82,14 @@ typedef struct entry_s {
     bool            deleting;
 } entry_t;
 
-enum { JOB_FLUSH, JOB_CHECKPOINT };
+enum { JOB_FLUSH, JOB_CHECKPOINT, JOB_UNLINK };
+
+/* A file of a removed segment (renamed *.deleted) waiting for its unlink. */
+typedef struct removal_s {
+    struct removal_s *next;
+    char             *path;
+    int64_t           due_ms; /* monotonic clock */
+} removal_t;
 
 typedef struct job_s {
     struct job_s *next;
@@ -88,9 +97,12 @@ typedef struct job_s {
     entry_t      *entry;
     int64_t       target;
     int           status;
-    /* JOB_CHECKPOINT: snapshots of the three files. */
+    /* JOB_CHECKPOINT: snapshots of the three files, and who waits for them. */
     gr_log_ckpt_entry_t *ck[3];
     size_t               nck;
+    waiter_t            *waiters;
+    /* JOB_UNLINK: the files. */
+    removal_t *files;
 } job_t;
 
 struct gr_logmgr_s {
@@ -106,11 +118,16 @@ struct gr_logmgr_s {
 
     uv_timer_t flush_timer;
     uv_timer_t ckpt_timer;
+    uv_timer_t retention_timer;
     uv_async_t async;
     int        open_handles;
     bool       handles_started;
     bool       closing;
     bool       ckpt_inflight;
+    bool       ckpt_again;       /* offsets changed while a checkpoint was being written */
+    waiter_t  *ckpt_waiters;     /* gr_logmgr_checkpoint_async callers for the next one */
+    removal_t *removals;         /* segment files waiting for their delay */
+    size_t     nremovals;
     int        pending; /* jobs queued or running, plus ready waiters */
     waiter_t  *ready;   /* already durable, to call on the next loop turn */
 
@@ -133,6 +150,7 @@ void gr_logmgr_config_default(gr_logmgr_config_t *cfg)
     cfg->node_id = 1;
     cfg->flush_check_ms = 1000;
     cfg->checkpoint_ms = 60000;
+    cfg->retention_check_ms = 300000;
     cfg->flusher_threads = 2;
 }
 
@@ -430,6 +448,11 @@ static void on_recover_batch(void *arg, const uint8_t *hdr61, int fd, int64_t po
                                   fd, pos);
 }
 
+static void on_remove(void *arg, char *path, int64_t delay_ms);
+static void start_checkpoint(gr_logmgr_t *mgr);
+static void removals_free(removal_t *r);
+static void submit_due_removals(gr_logmgr_t *mgr, bool all);
+
 static int open_partition(gr_logmgr_t *mgr, const char *name, const ckpt_t ck[3])
 {
     char *topic;
@@ -472,6 +495,7 @@ static int open_partition(gr_logmgr_t *mgr, const char *name, const ckpt_t ck[3]
         return rc;
     }
     gr_plog_set_user(e->plog, e);
+    gr_plog_set_remover(e->plog, on_remove, mgr);
     return 0;
 }
 
@@ -515,6 +539,16 @@ static void run_job(gr_logmgr_t *mgr, job_t *j)
     if (j->kind == JOB_FLUSH) {
         j->status = gr_plog_flush(j->entry->plog, j->target);
         atomic_fetch_add(&mgr->fsyncs, 1);
+        return;
+    }
+    if (j->kind == JOB_UNLINK) {
+        j->status = 0;
+        for (removal_t *r = j->files; r; r = r->next)
+            if (unlink(r->path) != 0 && errno != ENOENT) {
+                GR_LOG_RL(GR_LOG_ERROR, "log", "cannot delete %s: %s", r->path, strerror(errno));
+                if (!j->status)
+                    j->status = -errno;
+            }
         return;
     }
     static const char *names[3] = {RECOVERY_CKPT, START_CKPT, HW_CKPT};
@@ -662,6 +696,17 @@ static void process_done(gr_logmgr_t *mgr)
                           gr_strerror(j->status));
             for (int i = 0; i < 3; i++)
                 gr_log_ckpt_free_offsets(j->ck[i], j->nck);
+            while (j->waiters) {
+                waiter_t *w = j->waiters;
+                j->waiters = w->next;
+                w->status = j->status;
+                w->next = fire_list;
+                fire_list = w;
+            }
+            if (mgr->ckpt_again || mgr->ckpt_waiters)
+                start_checkpoint(mgr);
+        } else if (j->kind == JOB_UNLINK) {
+            removals_free(j->files);
         } else {
             entry_t *e = j->entry;
             e->inflight = false;
@@ -690,6 +735,7 @@ static void on_flush_timer(uv_timer_t *t)
         for (entry_t *e = mgr->buckets[i]; e; e = e->hnext)
             if (!e->inflight && gr_plog_needs_flush(e->plog, now))
                 start_flush(mgr, e);
+    submit_due_removals(mgr, false);
 }
 
 /* Snapshot of every partition's offsets for the checkpoint files. */
@@ -723,22 +769,134 @@ static int snapshot(gr_logmgr_t *mgr, gr_log_ckpt_entry_t *ck[3], size_t *n)
     return 0;
 }
 
-static void on_ckpt_timer(uv_timer_t *t)
+/* Starts writing the checkpoint files with the offsets of now, taking the
+ * waiters along; if a write is already running, another follows it. */
+static void start_checkpoint(gr_logmgr_t *mgr)
 {
-    gr_logmgr_t *mgr = t->data;
-    if (mgr->ckpt_inflight)
+    if (mgr->closing)
         return;
+    if (mgr->ckpt_inflight) {
+        mgr->ckpt_again = true;
+        return;
+    }
     job_t *j = calloc(1, sizeof *j);
     if (!j)
-        return;
+        return; /* the waiters go with the timer's next checkpoint */
     j->kind = JOB_CHECKPOINT;
     if (snapshot(mgr, j->ck, &j->nck)) {
         free(j);
         return;
     }
+    j->waiters = mgr->ckpt_waiters;
+    mgr->ckpt_waiters = NULL;
+    mgr->ckpt_again = false;
     mgr->ckpt_inflight = true;
     submit(mgr, j);
 }
+
+static void on_ckpt_timer(uv_timer_t *t) { start_checkpoint(t->data); }
+
+/* ---- retention and delayed file removal ---- */
+
+static void removals_free(removal_t *r)
+{
+    while (r) {
+        removal_t *next = r->next;
+        free(r->path);
+        free(r);
+        r = next;
+    }
+}
+
+/* Hands the removals that are due (all of them with `all`) to a worker. */
+static void submit_due_removals(gr_logmgr_t *mgr, bool all)
+{
+    int64_t now = gr_clock_mono_ms();
+    removal_t *due = NULL, **pp = &mgr->removals;
+    while (*pp) {
+        removal_t *r = *pp;
+        if (all || r->due_ms <= now) {
+            *pp = r->next;
+            r->next = due;
+            due = r;
+            mgr->nremovals--;
+        } else {
+            pp = &r->next;
+        }
+    }
+    if (!due)
+        return;
+    job_t *j = calloc(1, sizeof *j);
+    if (!j) {
+        /* Put them back; the next tick retries. */
+        while (due) {
+            removal_t *r = due;
+            due = r->next;
+            r->next = mgr->removals;
+            mgr->removals = r;
+            mgr->nremovals++;
+        }
+        return;
+    }
+    j->kind = JOB_UNLINK;
+    j->files = due;
+    submit(mgr, j);
+}
+
+/* The partition logs' remover: a segment file renamed *.deleted is
+ * unlinked after its file.delete.delay.ms, by a worker thread. */
+static void on_remove(void *arg, char *path, int64_t delay_ms)
+{
+    gr_logmgr_t *mgr = arg;
+    removal_t *r = calloc(1, sizeof *r);
+    if (!r || mgr->closing) {
+        /* No memory, or no workers any more: unlink now. */
+        if (unlink(path) != 0 && errno != ENOENT)
+            gr_log(GR_LOG_ERROR, "log", "cannot delete %s: %s", path, strerror(errno));
+        free(path);
+        free(r);
+        return;
+    }
+    r->path = path;
+    int64_t now = gr_clock_mono_ms();
+    r->due_ms = delay_ms > INT64_MAX - now ? INT64_MAX : now + delay_ms;
+    r->next = mgr->removals;
+    mgr->removals = r;
+    mgr->nremovals++;
+    if (delay_ms <= 0)
+        submit_due_removals(mgr, false);
+}
+
+size_t gr_logmgr_retain(gr_logmgr_t *mgr)
+{
+    int64_t now = mgr->cfg.plog.clock_ms ? mgr->cfg.plog.clock_ms() : gr_clock_wall_ms();
+    size_t total = 0;
+    for (size_t i = 0; i < mgr->nbuckets; i++)
+        for (entry_t *e = mgr->buckets[i]; e; e = e->hnext) {
+            /* The metadata log is the cluster's history: never retention's. */
+            if (e->deleting || strncmp(e->topic, METADATA_PREFIX, strlen(METADATA_PREFIX)) == 0)
+                continue;
+            size_t removed = 0;
+            unsigned why = 0;
+            int rc = gr_plog_retain(e->plog, now, &removed, &why);
+            if (rc)
+                GR_LOG_RL(GR_LOG_ERROR, "log", "%s-%" PRId32 ": retention failed: %s", e->topic,
+                          e->partition, gr_strerror(rc));
+            if (removed)
+                gr_log(GR_LOG_INFO, "log",
+                       "%s-%" PRId32 ": deleted %zu segment(s) by %s; log start offset is now %" PRId64,
+                       e->topic, e->partition, removed, gr_retention_reason_text(why),
+                       gr_plog_start_offset(e->plog));
+            total += removed;
+        }
+    if (total)
+        start_checkpoint(mgr);
+    return total;
+}
+
+static void on_retention_timer(uv_timer_t *t) { gr_logmgr_retain(t->data); }
+
+size_t gr_logmgr_pending_removals(const gr_logmgr_t *mgr) { return mgr->nremovals; }
 
 /* ---- public ---- */
 
@@ -773,6 +931,7 @@ static void close_entries(gr_logmgr_t *mgr)
 int gr_logmgr_open(const gr_logmgr_config_t *cfg, uv_loop_t *loop, gr_logmgr_t **out)
 {
     if (!cfg->dir || !loop || cfg->flush_check_ms < 1 || cfg->checkpoint_ms < 1 ||
+        cfg->retention_check_ms < 0 ||
         cfg->flusher_threads < 1 || cfg->flusher_threads > 64 || cfg->node_id < 0 ||
         gr_plog_config_check(&cfg->plog))
         return GR_EINVAL;
@@ -829,17 +988,23 @@ int gr_logmgr_open(const gr_logmgr_config_t *cfg, uv_loop_t *loop, gr_logmgr_t *
     uv_async_init(loop, &mgr->async, on_async);
     uv_timer_init(loop, &mgr->flush_timer);
     uv_timer_init(loop, &mgr->ckpt_timer);
+    uv_timer_init(loop, &mgr->retention_timer);
     mgr->async.data = mgr->flush_timer.data = mgr->ckpt_timer.data = mgr;
-    mgr->open_handles = 3;
+    mgr->retention_timer.data = mgr;
+    mgr->open_handles = 4;
     mgr->handles_started = true;
     uv_timer_start(&mgr->flush_timer, on_flush_timer, (uint64_t)cfg->flush_check_ms,
                    (uint64_t)cfg->flush_check_ms);
     uv_timer_start(&mgr->ckpt_timer, on_ckpt_timer, (uint64_t)cfg->checkpoint_ms,
                    (uint64_t)cfg->checkpoint_ms);
+    if (cfg->retention_check_ms > 0)
+        uv_timer_start(&mgr->retention_timer, on_retention_timer,
+                       (uint64_t)cfg->retention_check_ms, (uint64_t)cfg->retention_check_ms);
     /* The timers and the wake-up handle never keep the loop alive by
      * themselves; pending work does (update_ref). */
     uv_unref((uv_handle_t *)&mgr->flush_timer);
     uv_unref((uv_handle_t *)&mgr->ckpt_timer);
+    uv_unref((uv_handle_t *)&mgr->retention_timer);
     uv_unref((uv_handle_t *)&mgr->async);
     for (int i = 0; i < mgr->nthreads; i++) {
         if (pthread_create(&mgr->threads[i], NULL, flusher_main, mgr) != 0) {
@@ -909,6 +1074,7 @@ int gr_logmgr_create(gr_logmgr_t *mgr, const char *topic, int32_t partition,
     }
     free(pdir);
     gr_plog_set_user(e->plog, e);
+    gr_plog_set_remover(e->plog, on_remove, mgr);
     *out = e->plog;
     return 0;
 }
@@ -976,6 +1142,23 @@ int gr_logmgr_checkpoint(gr_logmgr_t *mgr)
     return j.status;
 }
 
+int gr_logmgr_checkpoint_async(gr_logmgr_t *mgr, gr_logmgr_flush_cb cb, void *arg)
+{
+    if (mgr->closing)
+        return GR_EINVAL;
+    if (cb) {
+        waiter_t *w = calloc(1, sizeof *w);
+        if (!w)
+            return GR_ENOMEM;
+        w->cb = cb;
+        w->arg = arg;
+        w->next = mgr->ckpt_waiters;
+        mgr->ckpt_waiters = w;
+    }
+    start_checkpoint(mgr);
+    return 0;
+}
+
 int gr_logmgr_flush_async(gr_logmgr_t *mgr, gr_plog_t *plog, int64_t upto,
                           gr_logmgr_flush_cb cb, void *arg)
 {
@@ -1018,6 +1201,7 @@ void gr_logmgr_close(gr_logmgr_t *mgr)
     mgr->closing = true;
     uv_timer_stop(&mgr->flush_timer);
     uv_timer_stop(&mgr->ckpt_timer);
+    uv_timer_stop(&mgr->retention_timer);
     pthread_mutex_lock(&mgr->mu);
     mgr->stop = true;
     pthread_cond_broadcast(&mgr->cond);
@@ -1034,11 +1218,20 @@ void gr_logmgr_close(gr_logmgr_t *mgr)
         job_t *j = q;
         q = j->next;
         j->status = 0;
+        if (j->kind == JOB_UNLINK)
+            run_job(mgr, j);
         j->next = mgr->done;
         mgr->done = j;
     }
     pthread_mutex_unlock(&mgr->mu);
     process_done(mgr);
+    /* Files still waiting for their delay go now. */
+    for (removal_t *r = mgr->removals; r; r = r->next)
+        if (unlink(r->path) != 0 && errno != ENOENT)
+            gr_log(GR_LOG_ERROR, "log", "cannot delete %s: %s", r->path, strerror(errno));
+    removals_free(mgr->removals);
+    mgr->removals = NULL;
+    mgr->nremovals = 0;
 
     waiter_t *fire_list = NULL;
     for (size_t i = 0; i < mgr->nbuckets; i++)
@@ -1059,6 +1252,10 @@ void gr_logmgr_close(gr_logmgr_t *mgr)
     if (rc)
         gr_log(GR_LOG_ERROR, "log", "%s: final checkpoint failed: %s", mgr->dir,
                gr_strerror(rc));
+    for (waiter_t *w = mgr->ckpt_waiters; w; w = w->next)
+        w->status = rc;
+    fire(mgr->ckpt_waiters);
+    mgr->ckpt_waiters = NULL;
     close_entries(mgr);
     if (mgr->lock_fd >= 0) {
         close(mgr->lock_fd);
@@ -1066,5 +1263,6 @@ void gr_logmgr_close(gr_logmgr_t *mgr)
     }
     uv_close((uv_handle_t *)&mgr->flush_timer, on_handle_closed);
     uv_close((uv_handle_t *)&mgr->ckpt_timer, on_handle_closed);
+    uv_close((uv_handle_t *)&mgr->retention_timer, on_handle_closed);
     uv_close((uv_handle_t *)&mgr->async, on_handle_closed);
 }

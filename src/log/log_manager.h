@@ -14,6 +14,13 @@
  * gr_logmgr_flush_async() lets acks=all wait for durability, with
  * concurrent requests for one partition served by one fsync.
  *
+ * It also runs retention: every retention_check_ms each partition's
+ * gr_plog_retain() removes the segments its retention settings let go
+ * (never those of __cluster_metadata), and the files of removed segments
+ * (renamed *.deleted) are unlinked by the same worker threads once their
+ * file.delete.delay.ms has passed. A moved log start offset is written to
+ * log-start-offset-checkpoint at once.
+ *
  * Thread rules: every function is for the thread running `loop`, and every
  * callback runs on it. The flusher threads are internal. */
 #ifndef GR_LOG_LOG_MANAGER_H
@@ -33,6 +40,7 @@ typedef struct gr_logmgr_config_s {
     gr_plog_config_t plog;            /* defaults for partitions */
     int64_t          flush_check_ms;  /* how often flush policies are checked (1000) */
     int64_t          checkpoint_ms;   /* log.flush.offset.checkpoint.interval.ms (60000) */
+    int64_t          retention_check_ms; /* log.retention.check.interval.ms (300000); 0 = never */
     int              flusher_threads; /* 2 */
     /* Called while partitions are recovered during gr_logmgr_open, for each
      * batch recovery checked (see gr_plog_open_opts_t). May be NULL. */
@@ -81,12 +89,27 @@ void gr_logmgr_foreach(gr_logmgr_t *mgr,
  * flusher thread). */
 int gr_logmgr_checkpoint(gr_logmgr_t *mgr);
 
-/* status: 0 once every offset below upto is durable, else the flush error,
- * GR_ENOTFOUND if the partition was deleted, GR_ERANGE if the offsets were
- * truncated away before they became durable. */
+/* status: 0 once the checkpoint files hold offsets taken at or after the
+ * call, else the write error. */
 typedef void (*gr_logmgr_flush_cb)(void *arg, int status);
 
-/* Asks for offsets below upto (exclusive) of plog (a log of this manager)
+/* Writes the checkpoint files on a flusher thread with the offsets of now
+ * (DeleteRecords waits for its new log start offset to be durable). cb
+ * (NULL: nobody waits) runs later on the loop thread, exactly once.
+ * Returns 0, or GR_EINVAL (closing) / GR_ENOMEM and cb never runs. */
+int gr_logmgr_checkpoint_async(gr_logmgr_t *mgr, gr_logmgr_flush_cb cb, void *arg);
+
+/* Runs retention over every partition now (the timer does it every
+ * retention_check_ms). Returns the number of segments removed. */
+size_t gr_logmgr_retain(gr_logmgr_t *mgr);
+/* Segment files waiting for their delayed unlink (tests). */
+size_t gr_logmgr_pending_removals(const gr_logmgr_t *mgr);
+
+/* For flushes, status is 0 once every offset below upto is durable, else
+ * the flush error, GR_ENOTFOUND if the partition was deleted, GR_ERANGE if
+ * the offsets were truncated away before they became durable.
+ *
+ * Asks for offsets below upto (exclusive) of plog (a log of this manager)
  * to be made durable; cb runs on the loop thread, always later (never
  * inside this call), exactly once. Returns 0, or an error and cb never
  * runs: GR_ENOTFOUND (not this manager's), GR_ERANGE (upto > LEO),

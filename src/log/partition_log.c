@@ -31,6 +31,7 @@
 #include "log/checkpoint.h"
 #include "log/epoch_cache.h"
 #include "log/log_io.h"
+#include "log/retention.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -73,6 +74,9 @@ struct gr_plog_s {
 
     gr_log_epoch_cache_t epochs;
     void                *user;
+
+    gr_plog_remove_fn remove_fn; /* where removed segments' files go; NULL = unlink now */
+    void             *remove_arg;
 };
 
 void gr_plog_config_default(gr_plog_config_t *cfg)
@@ -83,6 +87,10 @@ void gr_plog_config_default(gr_plog_config_t *cfg)
     cfg->max_index_bytes = 10485760;
     cfg->flush_interval_messages = INT64_MAX;
     cfg->flush_interval_ms = INT64_MAX;
+    cfg->retention_ms = 7LL * 24 * 3600 * 1000;
+    cfg->retention_bytes = -1;
+    cfg->cleanup_delete = true;
+    cfg->file_delete_delay_ms = 60000;
     cfg->clock_ms = NULL;
 }
 
@@ -91,7 +99,7 @@ int gr_plog_config_check(const gr_plog_config_t *cfg)
     if (cfg->segment_bytes < 14 || cfg->segment_bytes > INT32_MAX || cfg->segment_ms < 1 ||
         cfg->index_interval_bytes < 0 || cfg->max_index_bytes < 12 ||
         cfg->max_index_bytes > INT32_MAX || cfg->flush_interval_messages < 1 ||
-        cfg->flush_interval_ms < 0)
+        cfg->flush_interval_ms < 0 || cfg->retention_ms < -1 || cfg->file_delete_delay_ms < 0)
         return GR_EINVAL;
     return 0;
 }
@@ -180,7 +188,10 @@ static int list_segments(const char *dir, int64_t **out, size_t *n_out)
                 unlink(p);
         } else {
             size_t l = strlen(e->d_name);
-            if (l > 4 && strcmp(e->d_name + l - 4, ".tmp") == 0) {
+            /* *.deleted: segments retention or DeleteRecords removed, whose
+             * delayed unlink a crash or a stop came before. */
+            if ((l > 4 && strcmp(e->d_name + l - 4, ".tmp") == 0) ||
+                (l > 8 && strcmp(e->d_name + l - 8, ".deleted") == 0)) {
                 char p[4096];
                 if (snprintf(p, sizeof p, "%s/%s", dir, e->d_name) < (int)sizeof p)
                     unlink(p);
@@ -582,15 +593,39 @@ static size_t seg_for(const gr_plog_t *pl, int64_t offset)
     return lo ? lo - 1 : 0;
 }
 
+/* Lets go of a segment already taken out of the list: to the remover
+ * (files renamed *.deleted, unlinked later off the loop), else unlinked. */
+static int remove_segment(gr_plog_t *pl, gr_segment_t *seg)
+{
+    if (!pl->remove_fn)
+        return gr_log_segment_delete(seg);
+    char *paths[3];
+    int rc = gr_log_segment_retire(seg, paths);
+    for (int i = 0; i < 3; i++)
+        if (paths[i])
+            pl->remove_fn(pl->remove_arg, paths[i], pl->cfg.file_delete_delay_ms);
+    return rc;
+}
+
+void gr_plog_set_remover(gr_plog_t *plog, gr_plog_remove_fn fn, void *arg)
+{
+    plog->remove_fn = fn;
+    plog->remove_arg = arg;
+}
+
 int gr_plog_advance_start_offset(gr_plog_t *plog, int64_t offset)
 {
     if (offset > plog->leo)
         return GR_ERANGE;
-    if (offset <= plog->start)
-        return 0;
+    /* Segments below the current start may still be here (the log was
+     * opened with a checkpointed start inside a later segment). */
+    if (offset < plog->start)
+        offset = plog->start;
     size_t drop = 0;
     while (drop + 1 < plog->nsegs && gr_log_segment_base_offset(plog->segs[drop + 1]) <= offset)
         drop++;
+    if (drop == 0 && offset == plog->start)
+        return 0;
     gr_segment_t **gone = drop ? malloc(drop * sizeof *gone) : NULL;
     if (drop && !gone)
         return GR_ENOMEM;
@@ -607,11 +642,64 @@ int gr_plog_advance_start_offset(gr_plog_t *plog, int64_t offset)
     pthread_mutex_unlock(&plog->mu);
     int rc = 0;
     for (size_t i = 0; i < drop; i++) {
-        int r = gr_log_segment_delete(gone[i]);
+        int r = remove_segment(plog, gone[i]);
         if (r && !rc)
             rc = r;
     }
     free(gone);
+    return rc;
+}
+
+int gr_plog_roll(gr_plog_t *plog)
+{
+    if (plog->failed)
+        return plog->failed;
+    if (gr_log_segment_size(active(plog)) == 0)
+        return 0;
+    return roll(plog, plog->leo);
+}
+
+int gr_plog_retain(gr_plog_t *plog, int64_t now_ms, size_t *removed, unsigned *reasons)
+{
+    if (removed)
+        *removed = 0;
+    if (reasons)
+        *reasons = 0;
+    size_t n = plog->nsegs;
+    gr_retention_seg_t *rs = malloc(n * sizeof *rs);
+    if (!rs)
+        return GR_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        gr_segment_t *seg = plog->segs[i];
+        rs[i].base_offset = gr_log_segment_base_offset(seg);
+        rs[i].size = gr_log_segment_size(seg);
+        rs[i].largest_ts = gr_log_segment_max_ts(seg);
+        /* Kafka's LogSegment.largestTimestamp falls back to the file's
+         * modification time when no batch carried a timestamp. */
+        if (rs[i].largest_ts < 0)
+            rs[i].largest_ts = gr_log_segment_mtime_ms(seg);
+    }
+    gr_retention_policy_t pol = {plog->cfg.retention_ms, plog->cfg.retention_bytes,
+                                 plog->cfg.cleanup_delete};
+    unsigned why = 0;
+    size_t k = gr_retention_select(rs, n, plog->start, plog->leo, plog->hw, &pol, now_ms, &why);
+    free(rs);
+    if (k == 0)
+        return 0;
+    int rc = 0;
+    if (k == n) {
+        /* The active segment goes too: close it first, so that what is
+         * deleted is a closed segment and the log keeps an (empty) one. */
+        rc = roll(plog, plog->leo);
+        if (rc)
+            return rc;
+    }
+    int64_t new_start = gr_log_segment_base_offset(plog->segs[k]);
+    rc = gr_plog_advance_start_offset(plog, new_start);
+    if (removed)
+        *removed = k;
+    if (reasons)
+        *reasons = why;
     return rc;
 }
 
@@ -985,6 +1073,16 @@ int gr_plog_delete(gr_plog_t *plog)
 }
 
 const char *gr_plog_dir(const gr_plog_t *plog) { return plog->dir; }
+
+int64_t gr_plog_size(const gr_plog_t *plog)
+{
+    int64_t total = 0;
+    for (size_t i = 0; i < plog->nsegs; i++)
+        total += gr_log_segment_size(plog->segs[i]);
+    return total;
+}
+
+void gr_plog_get_config(const gr_plog_t *plog, gr_plog_config_t *out) { *out = plog->cfg; }
 size_t gr_plog_segment_count(const gr_plog_t *plog) { return plog->nsegs; }
 int64_t gr_plog_segment_base(const gr_plog_t *plog, size_t i)
 {

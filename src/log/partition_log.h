@@ -28,10 +28,16 @@ typedef struct gr_plog_config_s {
     int64_t max_index_bytes;         /* segment.index.bytes: roll when an index is this big */
     int64_t flush_interval_messages; /* flush.messages: INT64_MAX = never */
     int64_t flush_interval_ms;       /* flush.ms: INT64_MAX = never (rely on the OS) */
+    /* Retention (gr_plog_retain, retention.h). */
+    int64_t retention_ms;            /* retention.ms: -1 = no time limit */
+    int64_t retention_bytes;         /* retention.bytes: -1 = no size limit */
+    bool    cleanup_delete;          /* cleanup.policy contains "delete" */
+    int64_t file_delete_delay_ms;    /* file.delete.delay.ms, given to the remover */
     int64_t (*clock_ms)(void);       /* wall clock in ms; NULL = gr_clock_wall_ms (tests inject one) */
 } gr_plog_config_t;
 
-/* Kafka's defaults: 1 GiB, 7 days, 4096, 10 MiB, never, never. */
+/* Kafka's defaults: 1 GiB, 7 days, 4096, 10 MiB, never, never; retention 7
+ * days, no size limit, cleanup.policy=delete, file.delete.delay.ms 60 s. */
 void gr_plog_config_default(gr_plog_config_t *cfg);
 /* GR_EINVAL when a value is out of range. */
 int gr_plog_config_check(const gr_plog_config_t *cfg);
@@ -89,9 +95,34 @@ int64_t gr_plog_start_offset(const gr_plog_t *plog);
 int64_t gr_plog_hw(const gr_plog_t *plog);
 void gr_plog_set_hw(gr_plog_t *plog, int64_t hw);
 /* Raises the log start offset (DeleteRecords, retention) to offset, which
- * must be <= LEO, and deletes the segments that lie wholly below it (never
- * the active one). */
+ * must be <= LEO, and removes the segments that lie wholly below it (never
+ * the active one; their files go to the remover, below). An offset at or
+ * below the current start changes nothing. A start inside a segment (or a
+ * batch) is fine: reads below it get GR_ERANGE. */
 int gr_plog_advance_start_offset(gr_plog_t *plog, int64_t offset);
+
+/* Where the files of segments removed by gr_plog_advance_start_offset and
+ * gr_plog_retain go: fn gets each file already renamed to "<name>.deleted"
+ * (path malloc'd, fn owns it) and the log's file.delete.delay.ms, and is
+ * expected to unlink it that much later off the event loop. Called on the
+ * loop thread during the call that removed the segment. Without a remover
+ * the files are unlinked at once. Leftover *.deleted files are removed when
+ * the log is opened. */
+typedef void (*gr_plog_remove_fn)(void *arg, char *path, int64_t delay_ms);
+void gr_plog_set_remover(gr_plog_t *plog, gr_plog_remove_fn fn, void *arg);
+
+/* Applies retention now, Kafka's way (retention.h: log start, then
+ * retention.bytes, then retention.ms, the last two only when
+ * cfg.cleanup_delete): removes the oldest segments the rules select,
+ * rolling the active segment first when it goes too, and raises the log
+ * start offset to the first remaining segment's base. *removed (may be
+ * NULL) gets the number of segments removed, *reasons (may be NULL) the
+ * GR_RETAIN_* bits. */
+int gr_plog_retain(gr_plog_t *plog, int64_t now_ms, size_t *removed, unsigned *reasons);
+
+/* Closes the active segment and starts a new one at the LEO (nothing
+ * happens when the active segment is empty). */
+int gr_plog_roll(gr_plog_t *plog);
 
 /* A file range of whole batches. The slice holds a reference on its
  * segment, so fd stays open and the bytes stay readable even if the
@@ -177,6 +208,10 @@ void gr_plog_close(gr_plog_t *plog);
 int gr_plog_delete(gr_plog_t *plog);
 
 const char *gr_plog_dir(const gr_plog_t *plog);
+/* Bytes of all the segments' .log files (DescribeLogDirs' PartitionSize). */
+int64_t gr_plog_size(const gr_plog_t *plog);
+/* The settings in effect (a copy). */
+void gr_plog_get_config(const gr_plog_t *plog, gr_plog_config_t *out);
 size_t gr_plog_segment_count(const gr_plog_t *plog);
 /* Base offsets of the segments, oldest first (for tests and tools). */
 int64_t gr_plog_segment_base(const gr_plog_t *plog, size_t i);

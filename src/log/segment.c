@@ -887,6 +887,44 @@ int gr_log_segment_delete(gr_segment_t *seg)
     return rc;
 }
 
+int gr_log_segment_retire(gr_segment_t *seg, char *paths[3])
+{
+    char **cur[3] = {&seg->log_path, &seg->idx_path, &seg->tidx_path};
+    int rc = 0;
+    for (size_t i = 0; i < 3; i++) {
+        paths[i] = NULL;
+        char *to;
+        if (asprintf(&to, "%s.deleted", *cur[i]) < 0) {
+            rc = GR_ENOMEM;
+            continue;
+        }
+        if (rename(*cur[i], to) != 0) {
+            /* A file already missing is fine; anything else leaves the file
+             * where it is, and it is unlinked below instead. */
+            int e = errno;
+            free(to);
+            if (e != ENOENT && unlink(*cur[i]) != 0 && errno != ENOENT && !rc)
+                rc = -errno;
+            continue;
+        }
+        free(*cur[i]);
+        *cur[i] = to;
+        paths[i] = strdup(to);
+        if (!paths[i] && !rc)
+            rc = GR_ENOMEM;
+    }
+    gr_log_segment_unref(seg);
+    return rc;
+}
+
+int64_t gr_log_segment_mtime_ms(const gr_segment_t *seg)
+{
+    struct stat st;
+    if (fstat(seg->log_fd, &st) != 0)
+        return -1;
+    return (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+}
+
 int64_t gr_log_segment_base_offset(const gr_segment_t *seg) { return seg->base; }
 int64_t gr_log_segment_next_offset(const gr_segment_t *seg) { return seg->next_offset; }
 int64_t gr_log_segment_size(const gr_segment_t *seg) { return seg->size; }

@@ -106,6 +106,18 @@ void gr_log_segment_close(gr_segment_t *seg);
 /* Unlinks the three files, then drops the owner's reference. */
 int gr_log_segment_delete(gr_segment_t *seg);
 
+/* Retention's way out: renames the three files to "<name>.deleted" (Kafka's
+ * marker for files on their way out, removed at the next open if a crash
+ * comes first) and drops the owner's reference. paths gets the new names,
+ * malloc'd, for the caller to unlink later off the event loop (an entry is
+ * NULL when that file was missing or could not be renamed, in which case it
+ * was unlinked at once). Readers holding references keep reading through
+ * their descriptors. */
+int gr_log_segment_retire(gr_segment_t *seg, char *paths[3]);
+/* Last modification time of the .log file in ms since the epoch, -1 on
+ * error (Kafka's fallback when a segment carries no timestamp). */
+int64_t gr_log_segment_mtime_ms(const gr_segment_t *seg);
+
 int64_t gr_log_segment_base_offset(const gr_segment_t *seg);
 /* One past the last offset in the segment; the base offset when empty. */
 int64_t gr_log_segment_next_offset(const gr_segment_t *seg);

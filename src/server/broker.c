@@ -163,6 +163,10 @@ static void plog_config_for(gr_broker_t *b, const gr_meta_config_t *overrides, g
     pc->max_index_bytes = tc.segment_index_bytes;
     pc->flush_interval_messages = tc.flush_messages;
     pc->flush_interval_ms = tc.flush_ms;
+    pc->retention_ms = tc.retention_ms < 0 ? -1 : tc.retention_ms;
+    pc->retention_bytes = tc.retention_bytes;
+    pc->cleanup_delete = tc.cleanup_delete;
+    pc->file_delete_delay_ms = tc.file_delete_delay_ms;
     gr_topic_config_free(&tc);
 }
 
@@ -171,6 +175,12 @@ static int open_log(gr_broker_t *b, const char *topic, int32_t p, const uint8_t 
 {
     gr_plog_config_t pc;
     plog_config_for(b, overrides, &pc);
+    if (strcmp(topic, METADATA_TOPIC) == 0) {
+        /* The cluster's history: no retention (snapshots will come first). */
+        pc.retention_ms = -1;
+        pc.retention_bytes = -1;
+        pc.cleanup_delete = false;
+    }
     *out = gr_logmgr_get(b->logs, topic, p);
     if (*out) {
         /* Opened at start with the defaults: apply the topic's settings. */
@@ -232,6 +242,28 @@ gr_part_t *gr_broker_part(gr_broker_t *b, gr_meta_topic_t *t, int32_t partition)
 
 static bool replaying;
 
+/* Every hosted partition of t (all topics when t is NULL) takes its
+ * configuration again: the cached topic config is dropped and the log's
+ * settings (segments, flush, retention) recomputed. */
+static void refresh_part_configs(gr_broker_t *b, gr_meta_topic_t *only)
+{
+    for (gr_meta_topic_t *t = only ? only : b->meta.topics; t; t = only ? NULL : t->next)
+        for (int32_t i = 0; i < t->nparts; i++) {
+            gr_part_t *part = t->parts[i].local;
+            if (!part)
+                continue;
+            if (part->tc_valid) {
+                gr_topic_config_free(&part->tc);
+                part->tc_valid = false;
+            }
+            if (part->log) {
+                gr_plog_config_t pc;
+                plog_config_for(b, t->configs, &pc);
+                gr_plog_set_config(part->log, &pc);
+            }
+        }
+}
+
 /* A dynamic broker config from the metadata log, into the live config. */
 static void apply_broker_config(gr_broker_t *b, const char *resource, const char *name,
                                 const char *value)
@@ -264,19 +296,11 @@ static void on_meta_change(void *arg, int kind, gr_meta_topic_t *t, int32_t p)
         host_partition(b, t, p);
     } else if (kind == GR_MREC_ConfigRecord && !t && b->meta.changed_name) {
         apply_broker_config(b, b->meta.changed_resource, b->meta.changed_name, b->meta.changed_value);
+        /* Topics take their defaults from the broker (log.retention.ms for
+         * retention.ms, ...): every hosted partition follows at once. */
+        refresh_part_configs(b, NULL);
     } else if (kind == GR_MREC_ConfigRecord && t) {
-        for (int32_t i = 0; i < t->nparts; i++) {
-            gr_part_t *part = t->parts[i].local;
-            if (part && part->tc_valid) {
-                gr_topic_config_free(&part->tc);
-                part->tc_valid = false;
-            }
-            if (part && part->log) {
-                gr_plog_config_t pc;
-                plog_config_for(b, t->configs, &pc);
-                gr_plog_set_config(part->log, &pc);
-            }
-        }
+        refresh_part_configs(b, t);
     } else if (kind == GR_MREC_RemoveTopicRecord && t) {
         for (int32_t i = 0; i < t->nparts; i++) {
             part_close(t->parts[i].local, true);
@@ -552,6 +576,7 @@ int gr_broker_run(gr_config_t *cfg)
     lc.node_id = b->node_id;
     plog_config_for(b, NULL, &lc.plog);
     lc.checkpoint_ms = cfg->log_flush_offset_checkpoint_interval_ms;
+    lc.retention_check_ms = cfg->log_retention_check_interval_ms;
     int rc = gr_logmgr_open(&lc, b->loop, &b->logs);
     if (rc != 0) {
         if (rc == -EBUSY)
