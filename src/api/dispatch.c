@@ -21,6 +21,11 @@ static const gr_api_row_t rows[] = {
     {GR_API_DescribeConfigs, 0, 4, gr_api_describe_configs, 0},
     {GR_API_CreatePartitions, 0, 3, gr_api_create_partitions, 0},
     {GR_API_DescribeCluster, 0, 1, gr_api_describe_cluster, 0},
+    /* Retention and live configuration. */
+    {GR_API_DeleteRecords, 0, 2, gr_api_delete_records, 0},
+    {GR_API_AlterConfigs, 0, 2, gr_api_alter_configs, 0},
+    {GR_API_IncrementalAlterConfigs, 0, 1, gr_api_incremental_alter_configs, 0},
+    {GR_API_DescribeLogDirs, 1, 4, gr_api_describe_log_dirs, 0},
 };
 
 static const gr_api_row_t *by_key[GR_API_COUNT];

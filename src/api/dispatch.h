@@ -45,5 +45,10 @@ void gr_api_offset_for_leader_epoch(gr_req_t *req);
 void gr_api_describe_configs(gr_req_t *req);
 void gr_api_create_partitions(gr_req_t *req);
 void gr_api_describe_cluster(gr_req_t *req);
+/* Retention and live configuration. */
+void gr_api_delete_records(gr_req_t *req);
+void gr_api_alter_configs(gr_req_t *req);
+void gr_api_incremental_alter_configs(gr_req_t *req);
+void gr_api_describe_log_dirs(gr_req_t *req);
 
 #endif

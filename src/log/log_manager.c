@@ -1027,6 +1027,7 @@ fail:
     return rc;
 }
 
+const char *gr_logmgr_dir(const gr_logmgr_t *mgr) { return mgr->dir; }
 const char *gr_logmgr_cluster_id(const gr_logmgr_t *mgr) { return mgr->cluster_id; }
 const char *gr_logmgr_directory_id(const gr_logmgr_t *mgr) { return mgr->directory_id; }
 

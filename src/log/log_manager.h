@@ -58,6 +58,8 @@ void gr_logmgr_config_default(gr_logmgr_config_t *cfg);
  * Leftover "*-delete" directories are removed. */
 int gr_logmgr_open(const gr_logmgr_config_t *cfg, uv_loop_t *loop, gr_logmgr_t **out);
 
+/* The log directory as configured (borrowed). */
+const char *gr_logmgr_dir(const gr_logmgr_t *mgr);
 const char *gr_logmgr_cluster_id(const gr_logmgr_t *mgr);
 const char *gr_logmgr_directory_id(const gr_logmgr_t *mgr);
 

@@ -279,6 +279,47 @@ const char *gr_config_suggest(gr_config_scope_t scope, const char *key)
     return hit && best <= (limit < 3 ? limit : 3) ? hit->name : NULL;
 }
 
+int gr_config_check_set(const gr_config_t *cfg, const char *key, const char *value,
+                        gr_config_source_t source, char *errbuf, size_t errlen)
+{
+    size_t i = broker_index(key);
+    if (i == NO_INDEX) {
+        const char *s = gr_config_suggest(GR_CONFIG_SCOPE_BROKER, key);
+        if (errbuf && errlen)
+            snprintf(errbuf, errlen, "Unknown broker config name: %s%s%s%s", key,
+                     s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
+        return GR_ENOTFOUND;
+    }
+    const gr_config_def_t *d = &gr_config_broker_table[i];
+    int                    slot = slot_of(source);
+    if (slot < 0 || slot == GR_SLOT_STATIC) {
+        if (errbuf && errlen)
+            snprintf(errbuf, errlen, "configuration %s cannot be set from source %s", key,
+                     gr_config_source_name(source));
+        return GR_EINVAL;
+    }
+    if (d->update == GR_CONFIG_READ_ONLY) {
+        if (errbuf && errlen)
+            snprintf(errbuf, errlen, "Cannot update these configs dynamically: Set(%s)", key);
+        return GR_EINVAL;
+    }
+    if (slot == GR_SLOT_DYN_DEFAULT && d->update == GR_CONFIG_PER_BROKER) {
+        if (errbuf && errlen)
+            snprintf(errbuf, errlen,
+                     "Cannot update these configs at default cluster level, broker id must be "
+                     "specified: Set(%s)",
+                     key);
+        return GR_EINVAL;
+    }
+    (void)cfg;
+    if (!value)
+        return 0;
+    char *canon = NULL;
+    int   rc = gr_config_canon(d, value, &canon, errbuf, errlen);
+    free(canon);
+    return rc < 0 ? rc : 0;
+}
+
 int gr_config_set(gr_config_t *cfg, const char *key, const char *value, gr_config_source_t source,
                   char *errbuf, size_t errlen)
 {

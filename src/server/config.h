@@ -296,6 +296,14 @@ int gr_config_load_string(gr_config_t *cfg, const char *text, const char *name, 
  * Returns 0, GR_ENOTFOUND (unknown key), GR_EINVAL (bad value, wrong source). */
 int gr_config_set(gr_config_t *cfg, const char *key, const char *value, gr_config_source_t source,
                   char *errbuf, size_t errlen);
+/* The checks gr_config_set makes for a dynamic source (DYNAMIC_BROKER or
+ * DYNAMIC_DEFAULT_BROKER), without changing anything: known key ("Unknown
+ * broker config name: ..."), not read-only, not per-broker at the cluster
+ * default, and (value != NULL) a valid value. For AlterConfigs and
+ * IncrementalAlterConfigs before they write a record. Returns 0,
+ * GR_ENOTFOUND or GR_EINVAL, with Kafka's wording in errbuf. */
+int gr_config_check_set(const gr_config_t *cfg, const char *key, const char *value,
+                        gr_config_source_t source, char *errbuf, size_t errlen);
 /* "KEY=VALUE" as given to --set, as STATIC_BROKER_CONFIG. */
 int gr_config_set_kv(gr_config_t *cfg, const char *kv, char *errbuf, size_t errlen);
 /* Checks that need several keys (node.id vs broker.id, listeners vs the

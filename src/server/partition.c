@@ -277,6 +277,29 @@ int16_t gr_part_read(gr_part_t *part, int64_t offset, int32_t max_bytes, bool mi
     return GR_KERR_NONE;
 }
 
+int16_t gr_part_delete_records(gr_part_t *part, int64_t offset, int64_t *low_watermark)
+{
+    *low_watermark = -1;
+    const gr_topic_config_t *tc = gr_part_config(part);
+    if (!tc)
+        return GR_KERR_UNKNOWN_SERVER_ERROR;
+    if (!tc->cleanup_delete)
+        return GR_KERR_POLICY_VIOLATION;
+    int64_t hw = gr_plog_hw(part->log);
+    if (offset == -1)
+        offset = hw;
+    if (offset < 0 || offset > hw)
+        return GR_KERR_OFFSET_OUT_OF_RANGE;
+    int rc = gr_plog_advance_start_offset(part->log, offset);
+    if (rc) {
+        gr_log(GR_LOG_ERROR, "log", "%s-%d: cannot delete records below %lld: %s",
+               part->topic->name, part->id, (long long)offset, gr_strerror(rc));
+        return GR_KERR_KAFKA_STORAGE_ERROR;
+    }
+    *low_watermark = gr_plog_start_offset(part->log);
+    return GR_KERR_NONE;
+}
+
 int64_t gr_part_hw(gr_part_t *part) { return gr_plog_hw(part->log); }
 int64_t gr_part_log_start(gr_part_t *part) { return gr_plog_start_offset(part->log); }
 int64_t gr_part_leo(gr_part_t *part) { return gr_plog_leo(part->log); }

@@ -35,6 +35,15 @@ void gr_part_flush_async(gr_part_t *part, int64_t last_offset, gr_part_flush_cb 
 int16_t gr_part_read(gr_part_t *part, int64_t offset, int32_t max_bytes, bool min_one,
                      gr_arena_t *arena, gr_bytes_t *out);
 
+/* DeleteRecords on this partition: raises the log start offset to offset
+ * (-1 = the high watermark) and removes the segments wholly below it.
+ * Kafka's answers: POLICY_VIOLATION when cleanup.policy lacks "delete",
+ * OFFSET_OUT_OF_RANGE below 0 or above the high watermark; an offset at or
+ * below the current start changes nothing. *low_watermark gets the log
+ * start offset afterwards (-1 on error). Returns a Kafka error code. The
+ * caller makes the new start durable (gr_logmgr_checkpoint_async). */
+int16_t gr_part_delete_records(gr_part_t *part, int64_t offset, int64_t *low_watermark);
+
 /* The topic's effective configuration (cached; NULL when out of memory). */
 const gr_topic_config_t *gr_part_config(gr_part_t *part);
 
