@@ -27,6 +27,7 @@ static const cli_cmd_t cmds[] = {
     {"consume", gr_cli_consume, gr_cli_consume_usage},
     {"group", gr_cli_group, gr_cli_group_usage},
     {"cluster", gr_cli_cluster, gr_cli_cluster_usage},
+    {"config", gr_cli_config, gr_cli_config_usage},
     {"bench", gr_cli_bench, gr_cli_bench_usage},
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -35,11 +36,12 @@ static const char short_usage[] =
     "usage: gregor [--brokers HOST:PORT] <command> [options]\n"
     "commands:\n"
     "  serve      run a broker (see `gregor serve --help`)\n"
-    "  topic      create, list, describe, delete topics\n"
+    "  topic      create, list, describe, delete topics; delete records\n"
     "  produce    write records from stdin or a file, one per line\n"
     "  consume    print records\n"
     "  group      list, describe, delete consumer groups; reset their offsets\n"
     "  cluster    show the cluster's id, controller and brokers\n"
+    "  config     describe and change topic and broker configs\n"
     "  bench      measure produce and consume throughput and latency\n"
     "  help [COMMAND]\n";
 

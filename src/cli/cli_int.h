@@ -13,7 +13,9 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "base/arena.h"
 #include "cli/cli.h"
+#include "protocol/codec.h"
 
 #define GR_CLI_MAX_PROPS 64
 #define GR_CLI_DEFAULT_BROKERS "localhost:9092"
@@ -156,6 +158,29 @@ int gr_cli_fetch_start(gr_cli_t *cli, rd_kafka_t *rk, const char *topic, int par
 rd_kafka_message_t *gr_cli_fetch_poll(rd_kafka_t *rk, gr_cli_fetch_t *f, int timeout_ms);
 void gr_cli_fetch_stop(gr_cli_fetch_t *f);
 
+/* ---- raw requests (raw.c) ----
+ * A blocking connection to one broker with Gregor's own codecs, for the
+ * APIs librdkafka 2.0 cannot send (IncrementalAlterConfigs,
+ * DescribeLogDirs). Opening asks the broker's ApiVersions. */
+typedef struct gr_cli_raw_s {
+    int        fd;
+    int32_t    correlation;
+    char       broker[300];   /* host:port, for messages */
+    char       error[512];    /* why the last call failed */
+    int16_t    min_version[128], max_version[128]; /* per API key; max -1: not served */
+    uint8_t   *resp;          /* the last response frame */
+    gr_arena_t arena;         /* decoded responses live here until close */
+} gr_cli_raw_t;
+
+/* 0, or -1 with c->error set (close c in both cases). */
+int gr_cli_raw_open(gr_cli_t *cli, const char *host, int port, gr_cli_raw_t *c);
+/* The highest version of api both sides speak, at most want_max; -1: none. */
+int16_t gr_cli_raw_version(const gr_cli_raw_t *c, int16_t api, int16_t want_max);
+/* Sends body (encoded at version v) and sets *out to read the response
+ * body, valid until the next call or close. 0, or -1 with c->error set. */
+int gr_cli_raw_call(gr_cli_raw_t *c, int16_t api, int16_t v, const gr_buf_t *body, gr_reader_t *out);
+void gr_cli_raw_close(gr_cli_raw_t *c);
+
 /* ---- output ---- */
 
 /* Writes s[0..len) as a JSON string with quotes; invalid UTF-8 becomes U+FFFD. */
@@ -167,6 +192,7 @@ int gr_cli_produce(gr_cli_t *cli, int argc, char **argv);
 int gr_cli_consume(gr_cli_t *cli, int argc, char **argv);
 int gr_cli_group(gr_cli_t *cli, int argc, char **argv);
 int gr_cli_cluster(gr_cli_t *cli, int argc, char **argv);
+int gr_cli_config(gr_cli_t *cli, int argc, char **argv);
 int gr_cli_bench(gr_cli_t *cli, int argc, char **argv);
 
 extern const char gr_cli_topic_usage[];
@@ -174,6 +200,7 @@ extern const char gr_cli_produce_usage[];
 extern const char gr_cli_consume_usage[];
 extern const char gr_cli_group_usage[];
 extern const char gr_cli_cluster_usage[];
+extern const char gr_cli_config_usage[];
 extern const char gr_cli_bench_usage[];
 extern const char gr_cli_global_usage[];
 

@@ -1,6 +1,10 @@
-/* `gregor topic create|list|describe|delete`, on librdkafka's Admin API
- * (CreateTopics, DeleteTopics, DescribeConfigs) and Metadata. */
+/* `gregor topic create|list|describe|delete|delete-records`, on
+ * librdkafka's Admin API (CreateTopics, DeleteTopics, DescribeConfigs,
+ * DeleteRecords), Metadata and watermark queries (ListOffsets); the size
+ * on disk comes from DescribeLogDirs, sent through raw.c because
+ * librdkafka has no call for it. */
 #include "cli/cli_int.h"
+#include "kafka_msgs.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +15,13 @@ const char gr_cli_topic_usage[] =
     "       gregor topic list [--internal]\n"
     "       gregor topic describe NAME\n"
     "       gregor topic delete NAME [--if-exists]\n"
+    "       gregor topic delete-records NAME --before OFFSET [--partition P]\n"
     "  create    --partitions and --replication-factor default to the broker's defaults\n"
     "  list      topic names, one per line; --internal includes internal topics (__*)\n"
-    "  describe  partitions with leader, replicas and ISR, and the topic's own configs\n";
+    "  describe  partitions with leader, replicas and ISR, start and end offsets and size on\n"
+    "            disk, and the topic's own configs\n"
+    "  delete-records  removes the records below OFFSET (\"end\": all of them) of every\n"
+    "            partition, or of partition P: the log start offset moves there\n";
 
 #define MAX_CONFIGS 128
 
@@ -24,6 +32,8 @@ enum {
     OPT_IF_NOT_EXISTS,
     OPT_IF_EXISTS,
     OPT_INTERNAL,
+    OPT_BEFORE,
+    OPT_PARTITION,
 };
 
 /* An admin client; auto creation is off so that describing a topic that
@@ -362,6 +372,60 @@ static void print_topic_id(gr_cli_t *cli, rd_kafka_t *rk, const char *name, cons
 }
 #endif
 
+/* Size on disk of each partition, from DescribeLogDirs on its leader;
+ * sizes[i] stays -1 where it cannot be known (a broker without the API,
+ * one that cannot be reached). */
+static void partition_sizes(gr_cli_t *cli, const rd_kafka_metadata_t *md, const char *name,
+                            const rd_kafka_metadata_partition_t **parts, int n, int64_t *sizes)
+{
+    for (int i = 0; i < n; i++)
+        sizes[i] = -1;
+    int32_t *ids = calloc((size_t)n + 1, sizeof *ids);
+    if (!ids)
+        return;
+    for (int b = 0; b < md->broker_cnt; b++) {
+        int32_t leader = md->brokers[b].id;
+        int k = 0;
+        for (int i = 0; i < n; i++)
+            if (parts[i]->leader == leader)
+                ids[k++] = parts[i]->id;
+        if (k == 0)
+            continue;
+        gr_cli_raw_t raw;
+        if (gr_cli_raw_open(cli, md->brokers[b].host, md->brokers[b].port, &raw) == 0) {
+            int16_t v = gr_cli_raw_version(&raw, GR_API_DescribeLogDirs, 4);
+            gr_DescribeLogDirsRequest_DescribableLogDirTopic t = {gr_str(name), ids, k};
+            gr_DescribeLogDirsRequest rq;
+            gr_DescribeLogDirsRequest_init(&rq);
+            rq.Topics = &t;
+            rq.Topics_count = 1;
+            gr_buf_t body;
+            gr_buf_init(&body);
+            gr_reader_t r;
+            gr_DescribeLogDirsResponse rs;
+            if (v >= 1) {
+                gr_DescribeLogDirsRequest_encode(&body, v, &rq);
+                if (gr_cli_raw_call(&raw, GR_API_DescribeLogDirs, v, &body, &r) == 0 &&
+                    gr_DescribeLogDirsResponse_decode(&r, &raw.arena, v, &rs) == 0)
+                    for (int32_t d = 0; d < rs.Results_count; d++)
+                        for (int32_t ti = 0; ti < rs.Results[d].Topics_count; ti++) {
+                            gr_DescribeLogDirsResponse_DescribeLogDirsTopic *rt = &rs.Results[d].Topics[ti];
+                            if (!gr_str_eq(rt->Name, name))
+                                continue;
+                            for (int32_t pi = 0; pi < rt->Partitions_count; pi++)
+                                for (int i = 0; i < n; i++)
+                                    if (parts[i]->id == rt->Partitions[pi].PartitionIndex &&
+                                        !rt->Partitions[pi].IsFutureKey)
+                                        sizes[i] = rt->Partitions[pi].PartitionSize;
+                        }
+            }
+            gr_buf_free(&body);
+        }
+        gr_cli_raw_close(&raw);
+    }
+    free(ids);
+}
+
 static int topic_describe(gr_cli_t *cli, gr_cli_args_t *a)
 {
     static const gr_cli_opt_t opts[] = {{NULL, 0, 0, 0}};
@@ -409,6 +473,9 @@ static int topic_describe(gr_cli_t *cli, gr_cli_args_t *a)
     printf("\tPartitionCount: %d\tReplicationFactor: %d%s\n", mt->partition_cnt,
            mt->partition_cnt ? parts[0]->replica_cnt : 0, configs ? configs : "");
     free(configs);
+    int64_t *sizes = calloc((size_t)mt->partition_cnt + 1, sizeof *sizes);
+    if (sizes)
+        partition_sizes(cli, md, name, parts, mt->partition_cnt, sizes);
     for (int i = 0; i < mt->partition_cnt; i++) {
         const rd_kafka_metadata_partition_t *p = parts[i];
         printf("\tTopic: %s\tPartition: %d\tLeader: ", name, p->id);
@@ -418,12 +485,113 @@ static int topic_describe(gr_cli_t *cli, gr_cli_args_t *a)
             printf("none");
         print_ids("Replicas", p->replicas, p->replica_cnt);
         print_ids("Isr", p->isrs, p->isr_cnt);
+        /* Log start offset and high watermark (ListOffsets earliest and latest). */
+        int64_t lo = -1, hi = -1;
+        if (!p->err && rd_kafka_query_watermark_offsets(rk, name, p->id, &lo, &hi,
+                                                        cli->request_timeout_ms) ==
+                           RD_KAFKA_RESP_ERR_NO_ERROR)
+            printf("\tStartOffset: %lld\tEndOffset: %lld", (long long)lo, (long long)hi);
+        if (sizes && sizes[i] >= 0)
+            printf("\tSize: %lld", (long long)sizes[i]);
         if (p->err)
             printf("\tError: %s", rd_kafka_err2str(p->err));
         printf("\n");
     }
+    free(sizes);
     free(parts);
     rd_kafka_metadata_destroy(md);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
+/* ---- delete-records ---- */
+
+typedef struct dr_args_s {
+    int64_t before; /* -1: the high watermark ("end") */
+    int     have_before;
+    int     partition; /* -1: all */
+} dr_args_t;
+
+static int dr_opt(void *ctx, int id, const char *val)
+{
+    dr_args_t *d = ctx;
+    if (id == OPT_BEFORE) {
+        d->have_before = 1;
+        if (strcmp(val, "end") == 0) {
+            d->before = -1;
+            return 0;
+        }
+        return gr_cli_opt_i64(gr_cli_topic_usage, "--before", val, 0, INT64_MAX, &d->before);
+    }
+    return gr_cli_opt_int(gr_cli_topic_usage, "--partition", val, 0, 1000000, &d->partition);
+}
+
+static int topic_delete_records(gr_cli_t *cli, gr_cli_args_t *a)
+{
+    static const gr_cli_opt_t opts[] = {
+        {"before", 0, 1, OPT_BEFORE},
+        {"partition", 'p', 1, OPT_PARTITION},
+        {NULL, 0, 0, 0},
+    };
+    dr_args_t d = {0, 0, -1};
+    const char *name;
+    int rc = parse_name_args(cli, a, opts, &name, dr_opt, &d);
+    if (rc)
+        return rc < 0 ? gr_cli_help(gr_cli_topic_usage) : rc;
+    if (!d.have_before)
+        return gr_cli_usage_error(gr_cli_topic_usage, "--before OFFSET is required");
+
+    char what[300];
+    snprintf(what, sizeof(what), "topic delete-records %s", name);
+    rd_kafka_t *rk;
+    if ((rc = admin_new(cli, what, &rk)) != 0)
+        return rc;
+    const rd_kafka_metadata_t       *md;
+    const rd_kafka_metadata_topic_t *mt;
+    if ((rc = gr_cli_topic_metadata(cli, rk, name, what, &md, &mt)) != 0) {
+        rd_kafka_destroy(rk);
+        return rc;
+    }
+    rd_kafka_topic_partition_list_t *tpl = rd_kafka_topic_partition_list_new(mt->partition_cnt);
+    for (int i = 0; i < mt->partition_cnt; i++)
+        if (d.partition < 0 || mt->partitions[i].id == d.partition)
+            rd_kafka_topic_partition_list_add(tpl, name, mt->partitions[i].id)->offset =
+                d.before < 0 ? RD_KAFKA_OFFSET_END : d.before;
+    rd_kafka_metadata_destroy(md);
+    if (tpl->cnt == 0) {
+        rd_kafka_topic_partition_list_destroy(tpl);
+        rd_kafka_destroy(rk);
+        gr_cli_errorf(what, "topic '%s' has no partition %d", name, d.partition);
+        return GR_CLI_EBROKER;
+    }
+    rd_kafka_DeleteRecords_t *dr = rd_kafka_DeleteRecords_new(tpl);
+    rd_kafka_topic_partition_list_destroy(tpl);
+    rd_kafka_queue_t        *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t *ao = gr_cli_admin_options(cli, rk, RD_KAFKA_ADMIN_OP_DELETERECORDS);
+    char errstr[256];
+    rd_kafka_AdminOptions_set_operation_timeout(ao, cli->request_timeout_ms, errstr, sizeof errstr);
+    rd_kafka_DeleteRecords(rk, &dr, 1, ao, q);
+    rd_kafka_DeleteRecords_destroy(dr);
+    rd_kafka_AdminOptions_destroy(ao);
+
+    rd_kafka_event_t *ev;
+    rc = gr_cli_admin_wait(cli, rk, q, what, &ev);
+    if (rc == 0) {
+        const rd_kafka_topic_partition_list_t *res =
+            rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(ev));
+        for (int i = 0; res && i < res->cnt; i++) {
+            const rd_kafka_topic_partition_t *p = &res->elems[i];
+            if (p->err) {
+                gr_cli_errorf(what, "partition %d: %s", p->partition, rd_kafka_err2str(p->err));
+                rc = GR_CLI_EBROKER;
+            } else {
+                printf("Topic: %s\tPartition: %d\tLowWatermark: %lld\n", p->topic, p->partition,
+                       (long long)p->offset);
+            }
+        }
+        rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_queue_destroy(q);
     rd_kafka_destroy(rk);
     return rc;
 }
@@ -438,6 +606,7 @@ int gr_cli_topic(gr_cli_t *cli, int argc, char **argv)
         {"list", topic_list},
         {"describe", topic_describe},
         {"delete", topic_delete},
+        {"delete-records", topic_delete_records},
     };
     gr_cli_args_t a;
     gr_cli_args_init(&a, argc, argv, 1, gr_cli_topic_usage);
@@ -452,7 +621,7 @@ int gr_cli_topic(gr_cli_t *cli, int argc, char **argv)
             return gr_cli_usage_error(gr_cli_topic_usage, "unknown option '%s'", argv[a.i]);
     }
     if (a.i >= argc)
-        return gr_cli_usage_error(gr_cli_topic_usage, "topic needs an action: create, list, describe or delete");
+        return gr_cli_usage_error(gr_cli_topic_usage, "topic needs an action: create, list, describe, delete or delete-records");
     const char *act = argv[a.i++];
     for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
         if (strcmp(act, actions[i].name) == 0)
