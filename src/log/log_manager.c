@@ -141,6 +141,7 @@ struct gr_logmgr_s {
     /* Serialises checkpoint writes (timer job vs gr_logmgr_checkpoint). */
     pthread_mutex_t ckpt_mu;
     atomic_uint_fast64_t fsyncs; /* flush jobs run, for tests and metrics */
+    gr_cleaner_t        *cleaner; /* NULL unless cfg.cleaner_enable */
 };
 
 void gr_logmgr_config_default(gr_logmgr_config_t *cfg)
@@ -152,6 +153,7 @@ void gr_logmgr_config_default(gr_logmgr_config_t *cfg)
     cfg->checkpoint_ms = 60000;
     cfg->retention_check_ms = 300000;
     cfg->flusher_threads = 2;
+    gr_cleaner_config_default(&cfg->cleaner);
 }
 
 /* ---- partition table ---- */
@@ -725,7 +727,53 @@ static void process_done(gr_logmgr_t *mgr)
     fire(fire_list);
 }
 
-static void on_async(uv_async_t *h) { process_done(h->data); }
+static void on_async(uv_async_t *h)
+{
+    gr_logmgr_t *mgr = h->data;
+    process_done(mgr);
+    gr_cleaner_run_loop_work(mgr->cleaner);
+}
+
+/* ---- the log cleaner ---- */
+
+static void cleaner_wake(void *arg)
+{
+    gr_logmgr_t *mgr = arg;
+    uv_async_send(&mgr->async);
+}
+
+static void start_cleaner(gr_logmgr_t *mgr)
+{
+    gr_cleaner_config_t cc = mgr->cfg.cleaner;
+    cc.wake = cleaner_wake;
+    cc.wake_arg = mgr;
+    if (!cc.clock_ms)
+        cc.clock_ms = mgr->cfg.plog.clock_ms;
+    int rc = gr_cleaner_new(&cc, mgr->dir, &mgr->cleaner);
+    if (rc == 0)
+        rc = gr_cleaner_start(mgr->cleaner);
+    if (rc) {
+        gr_log(GR_LOG_ERROR, "log", "%s: the log cleaner cannot start (%s); no compaction",
+               mgr->dir, gr_strerror(rc));
+        gr_cleaner_free(mgr->cleaner);
+        mgr->cleaner = NULL;
+    }
+}
+
+int gr_logmgr_set_compaction(gr_logmgr_t *mgr, gr_plog_t *plog,
+                             const gr_cleaner_log_config_t *cfg)
+{
+    entry_t *e = plog ? gr_plog_user(plog) : NULL;
+    if (!mgr->cleaner || !e)
+        return 0;
+    if (!cfg) {
+        gr_cleaner_unregister(mgr->cleaner, plog, e->topic, e->partition);
+        return 0;
+    }
+    return gr_cleaner_register(mgr->cleaner, plog, e->topic, e->partition, cfg);
+}
+
+gr_cleaner_t *gr_logmgr_cleaner(gr_logmgr_t *mgr) { return mgr->cleaner; }
 
 static void on_flush_timer(uv_timer_t *t)
 {
@@ -1018,6 +1066,8 @@ int gr_logmgr_open(const gr_logmgr_config_t *cfg, uv_loop_t *loop, gr_logmgr_t *
         gr_logmgr_close(mgr);
         return GR_ENOMEM;
     }
+    if (cfg->cleaner_enable)
+        start_cleaner(mgr);
     gr_log(GR_LOG_INFO, "log", "log dir %s: %zu partitions, cluster.id %s", mgr->dir,
            mgr->count, mgr->cluster_id);
     *out = mgr;
@@ -1096,6 +1146,8 @@ int gr_logmgr_delete(gr_logmgr_t *mgr, const char *topic, int32_t partition)
     if (!e)
         return GR_ENOTFOUND;
     table_remove(mgr, e);
+    if (mgr->cleaner)
+        gr_cleaner_unregister(mgr->cleaner, e->plog, e->topic, e->partition);
     e->deleting = true;
     waiter_t *fire_list = NULL;
     settle(e, GR_ENOTFOUND, &fire_list);
@@ -1199,6 +1251,11 @@ static void on_handle_closed(uv_handle_t *h)
 
 void gr_logmgr_close(gr_logmgr_t *mgr)
 {
+    /* The cleaner first: it gives up a cleaning half way and never touches
+     * a log again (recovery finishes a half-done swap at the next open). */
+    gr_cleaner_stop(mgr->cleaner);
+    gr_cleaner_free(mgr->cleaner);
+    mgr->cleaner = NULL;
     mgr->closing = true;
     uv_timer_stop(&mgr->flush_timer);
     uv_timer_stop(&mgr->ckpt_timer);

@@ -26,6 +26,7 @@
 #ifndef GR_LOG_LOG_MANAGER_H
 #define GR_LOG_LOG_MANAGER_H
 
+#include "log/cleaner.h"
 #include "log/partition_log.h"
 
 #include <stdint.h>
@@ -42,6 +43,11 @@ typedef struct gr_logmgr_config_s {
     int64_t          checkpoint_ms;   /* log.flush.offset.checkpoint.interval.ms (60000) */
     int64_t          retention_check_ms; /* log.retention.check.interval.ms (300000); 0 = never */
     int              flusher_threads; /* 2 */
+    /* The log cleaner (compaction) of this directory: off by default here;
+     * the broker turns it on with log.cleaner.enable. cleaner.wake is the
+     * manager's own. */
+    bool                cleaner_enable;
+    gr_cleaner_config_t cleaner;
     /* Called while partitions are recovered during gr_logmgr_open, for each
      * batch recovery checked (see gr_plog_open_opts_t). May be NULL. */
     void (*on_recover_batch)(void *arg, const char *topic, int32_t partition,
@@ -119,7 +125,14 @@ size_t gr_logmgr_pending_removals(const gr_logmgr_t *mgr);
 int gr_logmgr_flush_async(gr_logmgr_t *mgr, gr_plog_t *plog, int64_t upto,
                           gr_logmgr_flush_cb cb, void *arg);
 
-/* Stops the timers and flusher threads, flushes every partition
+/* Compacts plog (a log of this manager) with cfg, by the log cleaner, or
+ * stops compacting it (cfg NULL). Nothing happens without a cleaner. */
+int gr_logmgr_set_compaction(gr_logmgr_t *mgr, gr_plog_t *plog,
+                             const gr_cleaner_log_config_t *cfg);
+/* The cleaner, NULL when disabled (tests, metrics). */
+gr_cleaner_t *gr_logmgr_cleaner(gr_logmgr_t *mgr);
+
+/* Stops the cleaner, the timers and flusher threads, flushes every partition
  * (blocking), runs the pending flush callbacks, writes the checkpoints,
  * closes the logs and releases the lock. The manager's libuv handles are
  * closed asynchronously: run the loop afterwards so they are released

@@ -29,6 +29,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "log/checkpoint.h"
+#include "log/cleaner_files.h"
 #include "log/epoch_cache.h"
 #include "log/log_io.h"
 #include "log/retention.h"
@@ -369,6 +370,10 @@ int gr_plog_open_ex(const char *dir, const gr_plog_config_t *cfg,
         return GR_ENOMEM;
     }
 
+    /* A compaction a crash interrupted is finished or undone first. */
+    rc = gr_cleaner_recover_dir(dir);
+    if (rc)
+        goto fail;
     int64_t *bases = NULL;
     size_t nb = 0;
     rc = list_segments(dir, &bases, &nb);
@@ -1090,3 +1095,77 @@ int64_t gr_plog_segment_base(const gr_plog_t *plog, size_t i)
 }
 void gr_plog_set_user(gr_plog_t *plog, void *user) { plog->user = user; }
 void *gr_plog_user(const gr_plog_t *plog) { return plog->user; }
+
+/* ---- for the log cleaner (cleaner.c) ---- */
+
+int gr_plog_clean_view(gr_plog_t *plog, bool refs, gr_plog_clean_view_t *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&plog->mu);
+    size_t n = plog->nsegs ? plog->nsegs - 1 : 0;
+    out->segs = calloc(n ? n : 1, sizeof *out->segs);
+    if (!out->segs) {
+        pthread_mutex_unlock(&plog->mu);
+        return GR_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        gr_segment_t *seg = plog->segs[i];
+        gr_plog_seg_info_t *si = &out->segs[i];
+        si->base = gr_log_segment_base_offset(seg);
+        si->next = gr_log_segment_next_offset(seg);
+        si->size = gr_log_segment_size(seg);
+        si->max_ts = gr_log_segment_max_ts(seg);
+        si->first_ts = gr_log_segment_first_batch_ts(seg);
+        si->index_entries = gr_log_segment_index_entries(seg);
+        if (refs) {
+            gr_log_segment_ref(seg);
+            si->seg = seg;
+        }
+    }
+    out->n = n;
+    out->log_start = plog->start;
+    out->leo = plog->leo;
+    out->active_base = plog->nsegs ? gr_log_segment_base_offset(active(plog)) : plog->leo;
+    out->cfg = plog->cfg;
+    pthread_mutex_unlock(&plog->mu);
+    return 0;
+}
+
+void gr_plog_clean_view_free(gr_plog_clean_view_t *v)
+{
+    for (size_t i = 0; i < v->n; i++)
+        if (v->segs[i].seg)
+            gr_log_segment_unref(v->segs[i].seg);
+    free(v->segs);
+    memset(v, 0, sizeof *v);
+}
+
+int gr_plog_replace_segments(gr_plog_t *plog, gr_segment_t *const *old, size_t n,
+                             gr_segment_t *seg)
+{
+    if (n == 0)
+        return GR_EINVAL;
+    size_t i = 0;
+    while (i < plog->nsegs && plog->segs[i] != old[0])
+        i++;
+    /* All of them, consecutive, and none the active one. */
+    if (i + n >= plog->nsegs)
+        return GR_ENOTFOUND;
+    for (size_t j = 1; j < n; j++)
+        if (plog->segs[i + j] != old[j])
+            return GR_ENOTFOUND;
+    pthread_mutex_lock(&plog->mu);
+    plog->segs[i] = seg;
+    memmove(plog->segs + i + 1, plog->segs + i + n, (plog->nsegs - i - n) * sizeof *plog->segs);
+    plog->nsegs -= n - 1;
+    pthread_mutex_unlock(&plog->mu);
+    return 0;
+}
+
+bool gr_plog_has_segment(const gr_plog_t *plog, const gr_segment_t *seg)
+{
+    for (size_t i = 0; i < plog->nsegs; i++)
+        if (plog->segs[i] == seg)
+            return true;
+    return false;
+}

@@ -219,4 +219,40 @@ int64_t gr_plog_segment_base(const gr_plog_t *plog, size_t i);
 void gr_plog_set_user(gr_plog_t *plog, void *user);
 void *gr_plog_user(const gr_plog_t *plog);
 
+/* ---- For the log cleaner (cleaner.c) ---- */
+
+typedef struct gr_plog_seg_info_s {
+    gr_segment_t *seg; /* referenced when the view was taken with refs, else NULL */
+    int64_t       base, next, size;
+    int64_t       max_ts, first_ts; /* -1 when unknown */
+    size_t        index_entries;
+} gr_plog_seg_info_t;
+
+typedef struct gr_plog_clean_view_s {
+    gr_plog_seg_info_t *segs; /* the closed segments (all but the active), oldest first */
+    size_t              n;
+    int64_t             log_start, leo, active_base;
+    gr_plog_config_t    cfg;
+} gr_plog_clean_view_t;
+
+/* Any thread: the closed segments and the log's offsets, taken together
+ * under the log's mutex. A closed segment's bytes never change (except by
+ * a follower's truncation, on the loop), so a holder of references may
+ * read them from any thread. Free with gr_plog_clean_view_free (which
+ * drops the references). */
+int gr_plog_clean_view(gr_plog_t *plog, bool refs, gr_plog_clean_view_t *out);
+void gr_plog_clean_view_free(gr_plog_clean_view_t *v);
+
+/* Loop thread: replaces the n consecutive closed segments old[0..n) by
+ * seg, whose batches lie within their offsets and which is durable,
+ * under the mutex (flushers see the old list or the new one). The log
+ * takes the caller's reference on seg, and hands its references on old[]
+ * to the caller, who deletes or closes them; their files are untouched.
+ * GR_ENOTFOUND (nothing changed) when old[] are no longer consecutive
+ * closed segments of the log. */
+int gr_plog_replace_segments(gr_plog_t *plog, gr_segment_t *const *old, size_t n,
+                             gr_segment_t *seg);
+/* Loop thread: whether seg is one of the log's segments. */
+bool gr_plog_has_segment(const gr_plog_t *plog, const gr_segment_t *seg);
+
 #endif

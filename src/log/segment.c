@@ -332,12 +332,66 @@ static int open_file(const char *path, bool truncate, bool *created)
 int gr_log_segment_create(const char *dir, int64_t base_offset, int32_t index_interval,
                           gr_segment_t **out)
 {
+    return gr_log_segment_create_suffixed(dir, base_offset, index_interval, "", out);
+}
+
+/* ---- files with a suffix (the log cleaner's .cleaned / .swap) ---- */
+
+static int add_suffix(char **path, const char *suffix)
+{
+    char *p;
+    if (!*suffix)
+        return 0;
+    if (asprintf(&p, "%s%s", *path, suffix) < 0)
+        return GR_ENOMEM;
+    free(*path);
+    *path = p;
+    return 0;
+}
+
+const char *gr_log_segment_log_path(const gr_segment_t *seg) { return seg->log_path; }
+
+int gr_log_segment_rename_suffix(gr_segment_t *seg, const char *from, const char *to)
+{
+    /* The .log file last: its name is what recovery goes by. */
+    char **cur[3] = {&seg->idx_path, &seg->tidx_path, &seg->log_path};
+    size_t fl = strlen(from);
+    for (size_t i = 0; i < 3; i++) {
+        size_t l = strlen(*cur[i]);
+        if (l < fl || strcmp(*cur[i] + l - fl, from) != 0)
+            return GR_EINVAL;
+    }
+    for (size_t i = 0; i < 3; i++) {
+        size_t stem = strlen(*cur[i]) - fl;
+        char *np;
+        if (asprintf(&np, "%.*s%s", (int)stem, *cur[i], to) < 0)
+            return GR_ENOMEM;
+        if (rename(*cur[i], np) != 0) {
+            int rc = -errno;
+            free(np);
+            return rc;
+        }
+        free(*cur[i]);
+        *cur[i] = np;
+    }
+    return 0;
+}
+
+int gr_log_segment_create_suffixed(const char *dir, int64_t base_offset, int32_t index_interval,
+                                   const char *suffix, gr_segment_t **out)
+{
     if (base_offset < 0)
         return GR_EINVAL;
     gr_segment_t *seg = seg_alloc(dir, base_offset, index_interval);
     if (!seg)
         return GR_ENOMEM;
     int rc;
+    if ((rc = add_suffix(&seg->log_path, suffix)) != 0 ||
+        (rc = add_suffix(&seg->idx_path, suffix)) != 0 ||
+        (rc = add_suffix(&seg->tidx_path, suffix)) != 0) {
+        seg_free(seg);
+        return rc;
+    }
     if ((rc = seg->log_fd = open_file(seg->log_path, true, NULL)) < 0 ||
         (rc = seg->idx_fd = open_file(seg->idx_path, true, NULL)) < 0 ||
         (rc = seg->tidx_fd = open_file(seg->tidx_path, true, NULL)) < 0) {

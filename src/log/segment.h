@@ -32,6 +32,19 @@ typedef void (*gr_log_batch_fn)(void *arg, const uint8_t *hdr61, int fd, int64_t
 int gr_log_segment_create(const char *dir, int64_t base_offset, int32_t index_interval,
                           gr_segment_t **out);
 
+/* The same with files named "<base>.log<suffix>" etc. (the log cleaner
+ * writes "<base>.log.cleaned"). "" is gr_log_segment_create. */
+int gr_log_segment_create_suffixed(const char *dir, int64_t base_offset, int32_t index_interval,
+                                   const char *suffix, gr_segment_t **out);
+/* Renames the three files from "<name><from>" to "<name><to>" (the
+ * .index, then the .timeindex, then the .log) and keeps the new names for
+ * later deletes. GR_EINVAL if a name does not end in from; on a failed
+ * rename the files renamed so far keep their new names. No fsync. By the
+ * thread that owns the segment. */
+int gr_log_segment_rename_suffix(gr_segment_t *seg, const char *from, const char *to);
+/* The .log file's current path (borrowed, valid until the next rename). */
+const char *gr_log_segment_log_path(const gr_segment_t *seg);
+
 /* Opens an existing segment. Index files are loaded and checked against the
  * log; if one is missing or fails a check, or the tail of the log after the
  * last index entry does not parse, the segment is marked as needing

@@ -708,6 +708,7 @@ void gr_batch_builder_init(gr_batch_builder_t *b, int codec)
     b->base_timestamp = GR_NO_TIMESTAMP;
     b->max_timestamp = GR_NO_TIMESTAMP;
     b->log_append_time = GR_NO_TIMESTAMP;
+    b->last_delta = -1;
     if (codec < GR_CODEC_NONE || codec > GR_CODEC_ZSTD)
         b->err = GR_EUNSUPPORTED;
 }
@@ -762,18 +763,36 @@ static void put_bytes(gr_buf_t *o, gr_bytes_t x)
     gr_buf_put(o, x.ptr, (size_t)x.len);
 }
 
+void gr_batch_builder_set_delete_horizon(gr_batch_builder_t *b, int64_t horizon_ms)
+{
+    b->attributes |= GR_BATCH_ATTR_DELETE_HORIZON;
+    b->base_timestamp = horizon_ms;
+    b->fixed_base_ts = true;
+}
+
 int gr_batch_builder_add(gr_batch_builder_t *b, int64_t timestamp, gr_bytes_t key, gr_bytes_t value,
                          const gr_record_header_t *headers, int32_t header_count)
 {
+    if (b->last_delta == INT32_MAX)
+        return b->err = GR_EINVAL;
+    return gr_batch_builder_add_at(b, b->last_delta + 1, timestamp, key, value, headers,
+                                   header_count);
+}
+
+int gr_batch_builder_add_at(gr_batch_builder_t *b, int32_t offset_delta, int64_t timestamp,
+                            gr_bytes_t key, gr_bytes_t value, const gr_record_header_t *headers,
+                            int32_t header_count)
+{
     if (b->err)
         return b->err;
-    if (b->count == INT32_MAX || header_count < 0 || (header_count > 0 && !headers))
+    if (b->count == INT32_MAX || header_count < 0 || (header_count > 0 && !headers) ||
+        offset_delta <= b->last_delta)
         return b->err = GR_EINVAL;
-    if (b->count == 0)
+    if (b->count == 0 && !b->fixed_base_ts)
         b->base_timestamp = timestamp;
     int64_t ts_delta = (int64_t)((uint64_t)timestamp - (uint64_t)b->base_timestamp);
     /* Body size, computed in 64 bits so huge inputs are refused, not wrapped. */
-    uint64_t body = 1 + gr_varlong_size(ts_delta) + gr_varint_size(b->count);
+    uint64_t body = 1 + gr_varlong_size(ts_delta) + gr_varint_size(offset_delta);
     body += bytes_size(key) + bytes_size(value) + gr_varint_size(header_count);
     for (int32_t i = 0; i < header_count; i++) {
         if (headers[i].key.len < 0)
@@ -786,7 +805,7 @@ int gr_batch_builder_add(gr_batch_builder_t *b, int64_t timestamp, gr_bytes_t ke
     gr_buf_put_varint(&b->records, (int32_t)body);
     gr_buf_put_i8(&b->records, 0); /* attributes */
     gr_buf_put_varlong(&b->records, ts_delta);
-    gr_buf_put_varint(&b->records, b->count); /* offset delta */
+    gr_buf_put_varint(&b->records, offset_delta);
     put_bytes(&b->records, key);
     put_bytes(&b->records, value);
     gr_buf_put_varint(&b->records, header_count);
@@ -801,6 +820,7 @@ int gr_batch_builder_add(gr_batch_builder_t *b, int64_t timestamp, gr_bytes_t ke
     if (b->count == 0 || timestamp > b->max_timestamp)
         b->max_timestamp = timestamp;
     b->count++;
+    b->last_delta = offset_delta;
     return 0;
 }
 
@@ -843,7 +863,7 @@ int gr_batch_builder_finish(gr_batch_builder_t *b, gr_buf_t *out)
     gr_wbe32(p + GR_BATCH_OFF_LEADER_EPOCH, (uint32_t)b->partition_leader_epoch);
     p[GR_BATCH_OFF_MAGIC] = 2;
     gr_wbe16(p + GR_BATCH_OFF_ATTRIBUTES, (uint16_t)attr);
-    gr_wbe32(p + GR_BATCH_OFF_LAST_OFFSET_DELTA, (uint32_t)(b->count - 1));
+    gr_wbe32(p + GR_BATCH_OFF_LAST_OFFSET_DELTA, (uint32_t)b->last_delta);
     gr_wbe64(p + GR_BATCH_OFF_BASE_TIMESTAMP, (uint64_t)b->base_timestamp);
     gr_wbe64(p + GR_BATCH_OFF_MAX_TIMESTAMP, (uint64_t)max_ts);
     gr_wbe64(p + GR_BATCH_OFF_PRODUCER_ID, (uint64_t)b->producer_id);

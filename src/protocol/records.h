@@ -306,6 +306,8 @@ typedef struct gr_batch_builder_s {
     int64_t  base_timestamp;
     int64_t  max_timestamp;
     int64_t  log_append_time; /* GR_NO_TIMESTAMP unless set */
+    int32_t  last_delta;      /* offset delta of the last record added, -1 if none */
+    bool     fixed_base_ts;   /* base_timestamp set by set_delete_horizon */
     int      err;
 } gr_batch_builder_t;
 
@@ -326,6 +328,19 @@ void gr_batch_builder_set_log_append_time(gr_batch_builder_t *b, int64_t now_ms)
  * records) or GR_ENOMEM; a failure sticks and makes finish fail too. */
 int gr_batch_builder_add(gr_batch_builder_t *b, int64_t timestamp, gr_bytes_t key, gr_bytes_t value,
                          const gr_record_header_t *headers, int32_t header_count);
+
+/* Adds a record at an explicit offset delta, greater than the previous
+ * record's (GR_EINVAL otherwise): for rewriting a batch with some records
+ * left out while every other keeps its offset (the log cleaner).
+ * gr_batch_builder_add uses the previous delta + 1. lastOffsetDelta is the
+ * last record's delta. */
+int gr_batch_builder_add_at(gr_batch_builder_t *b, int32_t offset_delta, int64_t timestamp,
+                            gr_bytes_t key, gr_bytes_t value, const gr_record_header_t *headers,
+                            int32_t header_count);
+/* KIP-534: sets attribute bit 6 and stores horizon_ms (after which the
+ * cleaner may drop this batch's tombstones) in the baseTimestamp field;
+ * record timestamps are then deltas from it. Call before adding records. */
+void gr_batch_builder_set_delete_horizon(gr_batch_builder_t *b, int64_t horizon_ms);
 
 /* Appends the finished batch (compressed if asked, CRC set) to out.
  * Returns 0 or the first error. The builder can be freed or reused after

@@ -192,6 +192,29 @@ static int open_log(gr_broker_t *b, const char *topic, int32_t p, const uint8_t 
     return rc == GR_EEXIST ? 0 : rc;
 }
 
+/* Registers the partition with the log cleaner when its cleanup.policy
+ * has compact (also "compact,delete"), with its topic's settings, and
+ * unregisters it otherwise. */
+static void set_compaction(gr_broker_t *b, gr_part_t *part)
+{
+    const gr_topic_config_t *tc = gr_part_config(part);
+    if (!tc || !part->log)
+        return;
+    if (!tc->cleanup_compact) {
+        gr_logmgr_set_compaction(b->logs, part->log, NULL);
+        return;
+    }
+    gr_cleaner_log_config_t lc = {
+        .min_cleanable_dirty_ratio = tc->min_cleanable_dirty_ratio,
+        .min_compaction_lag_ms = tc->min_compaction_lag_ms,
+        .max_compaction_lag_ms = tc->max_compaction_lag_ms,
+        .delete_retention_ms = tc->delete_retention_ms,
+    };
+    if (gr_logmgr_set_compaction(b->logs, part->log, &lc) != 0)
+        gr_log(GR_LOG_ERROR, "broker", "%s-%d: cannot register with the log cleaner",
+               part->topic->name, part->id);
+}
+
 static gr_part_t *host_partition(gr_broker_t *b, gr_meta_topic_t *t, int32_t p)
 {
     gr_meta_partition_t *mp = gr_meta_partition(t, p);
@@ -225,6 +248,7 @@ static gr_part_t *host_partition(gr_broker_t *b, gr_meta_topic_t *t, int32_t p)
      * committed. */
     gr_plog_set_hw(part->log, gr_plog_leo(part->log));
     mp->local = part;
+    set_compaction(b, part);
     return part;
 }
 
@@ -260,6 +284,7 @@ static void refresh_part_configs(gr_broker_t *b, gr_meta_topic_t *only)
                 gr_plog_config_t pc;
                 plog_config_for(b, t->configs, &pc);
                 gr_plog_set_config(part->log, &pc);
+                set_compaction(b, part);
             }
         }
 }
@@ -577,6 +602,13 @@ int gr_broker_run(gr_config_t *cfg)
     plog_config_for(b, NULL, &lc.plog);
     lc.checkpoint_ms = cfg->log_flush_offset_checkpoint_interval_ms;
     lc.retention_check_ms = cfg->log_retention_check_interval_ms;
+    lc.cleaner_enable = cfg->log_cleaner_enable;
+    lc.cleaner.threads = cfg->log_cleaner_threads;
+    lc.cleaner.backoff_ms = cfg->log_cleaner_backoff_ms;
+    lc.cleaner.dedupe_buffer_size = cfg->log_cleaner_dedupe_buffer_size;
+    lc.cleaner.io_buffer_size = cfg->log_cleaner_io_buffer_size;
+    lc.cleaner.io_buffer_load_factor = cfg->log_cleaner_io_buffer_load_factor;
+    lc.cleaner.io_max_bytes_per_second = cfg->log_cleaner_io_max_bytes_per_second;
     int rc = gr_logmgr_open(&lc, b->loop, &b->logs);
     if (rc != 0) {
         if (rc == -EBUSY)
