@@ -26,6 +26,18 @@ static const gr_api_row_t rows[] = {
     {GR_API_AlterConfigs, 0, 2, gr_api_alter_configs, 0},
     {GR_API_IncrementalAlterConfigs, 0, 1, gr_api_incremental_alter_configs, 0},
     {GR_API_DescribeLogDirs, 1, 4, gr_api_describe_log_dirs, 0},
+    /* Groups and committed offsets (src/group/). */
+    {GR_API_OffsetCommit, 0, 9, gr_api_offset_commit, 0},
+    {GR_API_OffsetFetch, 0, 9, gr_api_offset_fetch, 0},
+    {GR_API_FindCoordinator, 0, 6, gr_api_find_coordinator, 0},
+    {GR_API_JoinGroup, 0, 9, gr_api_join_group, 0},
+    {GR_API_Heartbeat, 0, 4, gr_api_heartbeat, 0},
+    {GR_API_LeaveGroup, 0, 5, gr_api_leave_group, 0},
+    {GR_API_SyncGroup, 0, 5, gr_api_sync_group, 0},
+    {GR_API_DescribeGroups, 0, 5, gr_api_describe_groups, 0},
+    {GR_API_ListGroups, 0, 5, gr_api_list_groups, 0},
+    {GR_API_DeleteGroups, 0, 2, gr_api_delete_groups, 0},
+    {GR_API_OffsetDelete, 0, 0, gr_api_offset_delete, 0},
 };
 
 static const gr_api_row_t *by_key[GR_API_COUNT];

@@ -50,5 +50,17 @@ void gr_api_delete_records(gr_req_t *req);
 void gr_api_alter_configs(gr_req_t *req);
 void gr_api_incremental_alter_configs(gr_req_t *req);
 void gr_api_describe_log_dirs(gr_req_t *req);
+/* Groups and committed offsets (the coordinator is in src/group/). */
+void gr_api_find_coordinator(gr_req_t *req);
+void gr_api_join_group(gr_req_t *req);
+void gr_api_sync_group(gr_req_t *req);
+void gr_api_heartbeat(gr_req_t *req);
+void gr_api_leave_group(gr_req_t *req);
+void gr_api_offset_commit(gr_req_t *req);
+void gr_api_offset_fetch(gr_req_t *req);
+void gr_api_list_groups(gr_req_t *req);
+void gr_api_describe_groups(gr_req_t *req);
+void gr_api_delete_groups(gr_req_t *req);
+void gr_api_offset_delete(gr_req_t *req);
 
 #endif

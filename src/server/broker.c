@@ -12,6 +12,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "cluster/controller.h"
+#include "group/group_service.h"
 #include "kafka_msgs.h"
 #include "log/log_manager.h"
 #include "log/partition_log.h"
@@ -553,6 +554,8 @@ static void broker_stop(gr_broker_t *b)
         }
     while (b->conns)
         gr_conn_close(b->conns);
+    /* Group coordinator: parked JoinGroup/SyncGroup answered, timer off. */
+    gr_group_service_stop(b);
     uv_timer_stop(&b->tick);
     uv_signal_stop(&b->sigterm);
     uv_signal_stop(&b->sigint);
@@ -651,6 +654,11 @@ int gr_broker_run(gr_config_t *cfg)
             if (t->parts[i].leader == b->node_id)
                 host_partition(b, t, i);
     remove_orphans(b);
+    /* The group coordinator loads __consumer_offsets before any request. */
+    if (gr_group_service_start(b) != 0) {
+        fprintf(stderr, "gregor: cannot start the group coordinator\n");
+        goto out;
+    }
 
     uv_signal_init(b->loop, &b->sigterm);
     b->sigterm.data = b;
@@ -683,6 +691,7 @@ out:
     gr_fetch_sessions_free(b);
     uv_walk(b->loop, close_walk, NULL);
     uv_run(b->loop, UV_RUN_DEFAULT);
+    gr_group_service_free(b); /* after its timer handle has closed */
     uv_loop_close(b->loop);
     gr_meta_free(&b->meta);
     free(b);

@@ -18,6 +18,7 @@ struct gr_logmgr_s;
 struct gr_plog_s;
 struct gr_pstate_s;
 struct gr_fetch_waiter_s;
+struct gr_gsvc_s;
 
 /* A partition hosted on this broker: its log and producer state. */
 typedef struct gr_part_s {
@@ -58,6 +59,7 @@ typedef struct gr_broker_s {
     int            exit_code;
 
     struct gr_fetch_sessions_s *fetch_sessions;
+    struct gr_gsvc_s           *groups; /* the group coordinator (group/group_service.h) */
 } gr_broker_t;
 
 /* Run a broker with the given configuration until SIGTERM/SIGINT. Returns
