@@ -89,8 +89,11 @@ static void row(FILE *out, const gr_config_def_t *d, gr_config_scope_t scope)
     fputs(" | ", out);
     cell(out, valid);
     fputs(" | ", out);
-    if (scope == GR_CONFIG_SCOPE_BROKER)
+    if (scope == GR_CONFIG_SCOPE_BROKER) {
         fputs(update_name(d->update), out);
+        if (d->update != GR_CONFIG_READ_ONLY && d->synonym)
+            fputs(" †", out);
+    }
     else if (d->synonym)
         code(out, d->synonym);
     fputs(" | ", out);
@@ -131,10 +134,15 @@ int gr_config_write_markdown(FILE *out)
           "- An unknown key, or a value of the wrong type or out of range, stops the broker at "
           "startup with a message naming the file and line (or the `--set`).\n"
           "- Values from the file and `--set` are *static* (`STATIC_BROKER_CONFIG` in "
-          "DescribeConfigs). Keys whose update mode is `per-broker` or `cluster-wide` can also be "
-          "changed while the broker runs, with `gregor config` or Kafka's `kafka-configs.sh "
-          "--alter` (`cluster-wide` keys also as a cluster default with `--entity-default`); "
-          "`read-only` keys need a restart.\n"
+          "DescribeConfigs). Keys whose update mode is `per-broker` or `cluster-wide` are "
+          "*dynamic*: they can also be changed while the broker runs, with `gregor config set "
+          "broker ID|--default` or Kafka's `kafka-configs.sh --alter` (`cluster-wide` keys also as "
+          "the cluster default, `--entity-default`), and `read-only` keys need a restart. A "
+          "dynamic value is checked like a static one, written to the metadata log (it survives "
+          "restarts and wins over the static value) and shown by DescribeConfigs at once. Keys "
+          "marked † are topic defaults: a change reaches every partition of every topic "
+          "that does not set the topic key itself at once (retention at its next check). See "
+          "[retention.md](retention.md#changing-settings-while-the-broker-runs).\n"
           "- Some keys have synonyms, the first one set wins: `log.retention.ms` over "
           "`log.retention.minutes` over `log.retention.hours`; `log.roll.ms` over "
           "`log.roll.hours`; `log.roll.jitter.ms` over `log.roll.jitter.hours`; "
@@ -160,6 +168,18 @@ int gr_config_write_markdown(FILE *out)
           "A topic that does not set a key takes the broker's value of the key in the "
           "*Server default* column (with that key's synonyms), or the default shown here when "
           "there is none. DescribeConfigs reports where each value comes from.\n\n"
+          "Every topic key is dynamic: `gregor config set topic NAME KEY=VALUE`, "
+          "`kafka-configs.sh --entity-type topics --alter` or any client's AlterConfigs / "
+          "IncrementalAlterConfigs change it while the broker runs, and the change is kept in the "
+          "metadata log. It applies at once: `retention.*` at the next retention check; "
+          "`segment.*`, `index.interval.bytes`, `flush.*` and `file.delete.delay.ms` to the "
+          "partition's log at its next append, roll, flush or removal; `max.message.bytes`, "
+          "`message.timestamp.*`, `compression.*` and `cleanup.policy` to the next produce "
+          "request; the compaction keys at the cleaner's next pass. Keys about replication "
+          "(`min.insync.replicas`, `unclean.leader.election.enable`, the throttled replicas), "
+          "tiered storage (`local.retention.*`, `remote.*`) and `preallocate`, "
+          "`segment.jitter.ms` are accepted and reported but change nothing on a single "
+          "broker without tiered storage.\n\n"
           "| Key | Type | Default | Valid values | Server default | Description |\n"
           "| --- | --- | --- | --- | --- | --- |\n",
           out);

@@ -759,8 +759,11 @@ static void test_markdown(void **state)
                                 "Kafka: `PLAINTEXT://:9092`) |"));
     assert_non_null(strstr(doc, "| `retention.ms` | long | `604800000` | [-1,...] | "
                                 "`log.retention.ms` |"));
+    /* Dynamic keys that are topic defaults are marked: topics follow them at once. */
     assert_non_null(strstr(doc, "| `log.cleanup.policy` | list | `delete` | [compact, delete] | "
-                                "cluster-wide |"));
+                                "cluster-wide † |"));
+    assert_non_null(strstr(doc, "| `max.connections` | int | `2147483647` | [0,...] | cluster-wide |"));
+    assert_non_null(strstr(doc, "Every topic key is dynamic"));
     assert_non_null(strstr(doc, "## Topic configuration"));
     assert_non_null(strstr(doc, "### Consumer groups"));
     /* Every key appears. */
