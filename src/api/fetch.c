@@ -170,6 +170,11 @@ static bool fetch_build(fetch_op_t *op, bool final)
     }
     rs.Responses_count = nt;
     op->replied = true;
+    /* The items live in the request's arena, which the reply may free at
+     * once (the response is written and the request completed): let go of
+     * the partitions' wake-ups now and touch no item afterwards. */
+    op_unwait(op);
+    op->nitems = 0;
     GR_REQ_REPLY(req, FetchResponse, &rs);
     return true;
 }
