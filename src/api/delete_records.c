@@ -5,13 +5,15 @@
  * new log start offsets are in log-start-offset-checkpoint, so they
  * survive a crash. A partition named twice counts once, with its last
  * offset, and a topic named twice answers once, as Kafka's map-based
- * handling does. */
+ * handling does; the answer lists topics and partitions sorted (Kafka's
+ * order is its hash map's). */
 #include "api/dispatch.h"
 #include "kafka_msgs.h"
 #include "log/log_manager.h"
 #include "protocol/errors.h"
 #include "server/partition.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 typedef gr_DeleteRecordsResponse_DeleteRecordsTopicResult topic_res_t;
@@ -24,27 +26,30 @@ typedef struct dr_op_s {
     int32_t                 nslots;
 } dr_op_t;
 
-/* The result slot for (name, partition) in rs, added if new. Topics and
- * partitions keep the order of their first appearance. */
-static part_res_t *slot_for(dr_op_t *op, gr_str_t name, int32_t partition)
+/* One (topic, partition, offset) of the request, in request order. */
+typedef struct want_s {
+    gr_str_t name;
+    int32_t  partition;
+    int32_t  order;
+    int64_t  offset;
+} want_t;
+
+static int cmp_str(gr_str_t x, gr_str_t y)
 {
-    gr_DeleteRecordsResponse *rs = &op->rs;
-    topic_res_t *t = NULL;
-    for (int32_t i = 0; i < rs->Topics_count && !t; i++)
-        if (rs->Topics[i].Name.len == name.len &&
-            (name.len <= 0 || memcmp(rs->Topics[i].Name.ptr, name.ptr, (size_t)name.len) == 0))
-            t = &rs->Topics[i];
-    if (!t) {
-        t = &rs->Topics[rs->Topics_count++];
-        t->Name = name;
-        t->Partitions_count = 0;
-    }
-    for (int32_t i = 0; i < t->Partitions_count; i++)
-        if (t->Partitions[i].PartitionIndex == partition)
-            return &t->Partitions[i];
-    part_res_t *p = &t->Partitions[t->Partitions_count++];
-    p->PartitionIndex = partition;
-    return p;
+    int32_t xl = x.len > 0 ? x.len : 0, yl = y.len > 0 ? y.len : 0;
+    int c = xl && yl ? memcmp(x.ptr, y.ptr, (size_t)(xl < yl ? xl : yl)) : 0;
+    return c ? c : (xl > yl) - (xl < yl);
+}
+
+static int cmp_want(const void *a, const void *b)
+{
+    const want_t *x = a, *y = b;
+    int c = cmp_str(x->name, y->name);
+    if (c)
+        return c;
+    if (x->partition != y->partition)
+        return x->partition < y->partition ? -1 : 1;
+    return (x->order > y->order) - (x->order < y->order);
 }
 
 static void on_checkpointed(void *arg, int status)
@@ -73,38 +78,53 @@ void gr_api_delete_records(gr_req_t *req)
     int32_t nt = rq.Topics_count > 0 ? rq.Topics_count : 0, np = 0;
     for (int32_t i = 0; i < nt; i++)
         np += rq.Topics[i].Partitions_count > 0 ? rq.Topics[i].Partitions_count : 0;
-    if (!op)
+    want_t *want = gr_arena_calloc(&req->arena, (size_t)np + 1, sizeof *want);
+    if (!op || !want)
         goto oom;
     op->req = req;
     gr_DeleteRecordsResponse_init(&op->rs);
+    /* Sorted by topic, partition, then request order: the last offset
+     * asked for a partition wins, as in Kafka's map of requests. Sorting
+     * keeps a request naming many partitions linear-logarithmic. */
+    int32_t k = 0;
+    for (int32_t i = 0; i < nt; i++)
+        for (int32_t j = 0; j < rq.Topics[i].Partitions_count; j++, k++)
+            want[k] = (want_t){rq.Topics[i].Name, rq.Topics[i].Partitions[j].PartitionIndex, k,
+                               rq.Topics[i].Partitions[j].Offset};
+    qsort(want, (size_t)np, sizeof *want, cmp_want);
     op->rs.Topics = gr_arena_calloc(&req->arena, (size_t)nt + 1, sizeof *op->rs.Topics);
+    part_res_t *parts = gr_arena_calloc(&req->arena, (size_t)np + 1, sizeof *parts);
     op->changed = gr_arena_calloc(&req->arena, (size_t)np + 1, sizeof *op->changed);
-    if (!op->rs.Topics || !op->changed)
+    if (!op->rs.Topics || !parts || !op->changed)
         goto oom;
-    /* Room for every partition under each topic (duplicates share a slot). */
-    for (int32_t i = 0; i < nt; i++) {
-        op->rs.Topics[i].Partitions = gr_arena_calloc(&req->arena, (size_t)np + 1, sizeof(part_res_t));
-        if (!op->rs.Topics[i].Partitions)
-            goto oom;
-    }
-    /* Collect: the last offset asked for a partition wins. */
-    for (int32_t i = 0; i < nt; i++) {
-        gr_DeleteRecordsRequest_DeleteRecordsTopic *qt = &rq.Topics[i];
-        for (int32_t j = 0; j < qt->Partitions_count; j++) {
-            part_res_t *p = slot_for(op, qt->Name, qt->Partitions[j].PartitionIndex);
-            p->LowWatermark = qt->Partitions[j].Offset; /* the request, until applied */
+    topic_res_t *rt = NULL;
+    int32_t np_out = 0;
+    for (int32_t i = 0; i < np; i++) {
+        if (i + 1 < np && cmp_str(want[i].name, want[i + 1].name) == 0 &&
+            want[i].partition == want[i + 1].partition)
+            continue; /* a later offset for the same partition follows */
+        if (!rt || cmp_str(rt->Name, want[i].name) != 0) {
+            if (op->rs.Topics_count == nt)
+                goto oom; /* cannot happen: no more topics than in the request */
+            rt = &op->rs.Topics[op->rs.Topics_count++];
+            rt->Name = want[i].name;
+            rt->Partitions = &parts[np_out];
         }
+        part_res_t *p = &rt->Partitions[rt->Partitions_count++];
+        p->PartitionIndex = want[i].partition;
+        p->LowWatermark = want[i].offset; /* the request, until applied */
+        np_out++;
     }
     /* Apply, in response order. */
     bool any_changed = false;
-    int32_t k = 0;
+    k = 0;
     for (int32_t i = 0; i < op->rs.Topics_count; i++) {
-        topic_res_t *rt = &op->rs.Topics[i];
-        gr_meta_topic_t *t = rt->Name.len > 0
-                                 ? gr_meta_topic_by_name(&b->meta, rt->Name.ptr, (size_t)rt->Name.len)
+        topic_res_t *tr = &op->rs.Topics[i];
+        gr_meta_topic_t *t = tr->Name.len > 0
+                                 ? gr_meta_topic_by_name(&b->meta, tr->Name.ptr, (size_t)tr->Name.len)
                                  : NULL;
-        for (int32_t j = 0; j < rt->Partitions_count; j++, k++) {
-            part_res_t *p = &rt->Partitions[j];
+        for (int32_t j = 0; j < tr->Partitions_count; j++, k++) {
+            part_res_t *p = &tr->Partitions[j];
             int64_t offset = p->LowWatermark;
             p->LowWatermark = -1;
             gr_part_t *part = t ? gr_broker_part(b, t, p->PartitionIndex) : NULL;
@@ -123,7 +143,7 @@ void gr_api_delete_records(gr_req_t *req)
     op->nslots = k;
     if (any_changed && gr_logmgr_checkpoint_async(b->logs, on_checkpointed, op) == 0)
         return;
-    on_checkpointed(op, any_changed ? GR_KERR_KAFKA_STORAGE_ERROR : 0);
+    on_checkpointed(op, any_changed ? -1 : 0); /* closing, or out of memory */
     return;
 oom:
     gr_req_malformed(req, "out of memory");

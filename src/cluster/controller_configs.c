@@ -39,6 +39,8 @@
 #include <string.h>
 
 #define MAX_VALUE_LEN 32767
+/* Kafka's bound on the records of one user operation (MAX_RECORDS_PER_USER_OP). */
+#define MAX_OPS 10000
 #define MIN_ISR "min.insync.replicas"
 
 typedef struct kv_s {
@@ -198,16 +200,34 @@ static char *list_edit(const char *cur, const char *items, bool append)
 
 /* The request's checks that come before anything else (ConfigAdminManager
  * .preprocess): duplicate keys, null values, operation types. */
+static int cmp_name(const void *a, const void *b)
+{
+    const gr_str_t *x = *(const gr_str_t *const *)a, *y = *(const gr_str_t *const *)b;
+    int c = memcmp(x->ptr, y->ptr, (size_t)(x->len < y->len ? x->len : y->len));
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
 static int16_t check_ops(const gr_ctrl_config_op_t *ops, int nops, char *msg, size_t msglen)
 {
-    for (int i = 0; i < nops; i++) {
+    if (nops > MAX_OPS)
+        return fail(msg, msglen, GR_KERR_INVALID_REQUEST, "Too many configs in one resource (at most %d).",
+                    MAX_OPS);
+    for (int i = 0; i < nops; i++)
         if (ops[i].name.len < 0)
             return fail(msg, msglen, GR_KERR_INVALID_REQUEST, "Null config name.");
-        for (int j = 0; j < i; j++)
-            if (ops[j].name.len == ops[i].name.len &&
-                memcmp(ops[j].name.ptr, ops[i].name.ptr, (size_t)ops[i].name.len) == 0)
-                return fail(msg, msglen, GR_KERR_INVALID_REQUEST, "Error due to duplicate config keys");
-    }
+    /* Duplicates, by sorting (a request may name many keys). */
+    const gr_str_t **names = malloc(((size_t)nops + 1) * sizeof *names);
+    if (!names)
+        return GR_KERR_UNKNOWN_SERVER_ERROR;
+    for (int i = 0; i < nops; i++)
+        names[i] = &ops[i].name;
+    qsort(names, (size_t)nops, sizeof *names, cmp_name);
+    bool dup = false;
+    for (int i = 1; i < nops && !dup; i++)
+        dup = cmp_name(&names[i - 1], &names[i]) == 0;
+    free(names);
+    if (dup)
+        return fail(msg, msglen, GR_KERR_INVALID_REQUEST, "Error due to duplicate config keys");
     char nulls[512] = "";
     size_t nl = 0;
     for (int i = 0; i < nops; i++)

@@ -433,6 +433,33 @@ def test_delete_records_errors(broker, topic_name):
                            ("no-such-topic", 0): (UNKNOWN_TOPIC_OR_PARTITION, -1)}, (version, r)
 
 
+def test_big_requests_stay_cheap(broker, topic_name):
+    """A request naming one partition very many times (or many partitions) is answered once per
+    distinct partition, without work quadratic in its size."""
+    create_topic(broker.bootstrap, topic_name)
+    produce(broker.bootstrap, topic_name, 10, size=20)
+    many = [{"PartitionIndex": 0, "Offset": 1}] * 50000 + [{"PartitionIndex": 0, "Offset": 3}]
+    with client_for(broker) as c:
+        t0 = time.monotonic()
+        r = c.send("DeleteRecords", 2, {"Topics": [{"Name": topic_name, "Partitions": many},
+                                                   {"Name": topic_name, "Partitions": many[:10]}], "TimeoutMs": 5000})
+        assert r["Topics"] == [{"Name": topic_name, "Partitions": [
+            {"PartitionIndex": 0, "LowWatermark": 1, "ErrorCode": NONE}]}]
+        r = c.send("DescribeLogDirs", 4, {"Topics": [{"Topic": topic_name, "Partitions": [0] * 50000 + [1] * 50000}]})
+        assert [(t["Name"], [p["PartitionIndex"] for p in t["Partitions"]]) for t in r["Results"][0]["Topics"]] == \
+            [(topic_name, [0])]
+        r = c.send("IncrementalAlterConfigs", 1, {"Resources": [
+            {"ResourceType": 2, "ResourceName": f"{topic_name}-{i}", "Configs": []} for i in range(20000)],
+            "ValidateOnly": True})
+        assert len(r["Responses"]) == 20000
+        assert time.monotonic() - t0 < 20
+
+
+def client_for(broker) -> KafkaClient:
+    host, port = broker.bootstrap.split(":")
+    return KafkaClient(host, int(port))
+
+
 @pytest.fixture
 def ref_pair(kafka_ref, broker_factory):
     """(kafka bootstrap, gregor broker started with the reference's behaviour keys)."""
