@@ -233,18 +233,20 @@ static int apply_config(gr_meta_t *m, const gr_ConfigRecord *r)
         }
     } else if (r->ResourceType == 4) {
         set_config(&m->broker_configs, r->ResourceName, r->Name, r->Value);
-        char res[64], name[256], val[4096];
-        snprintf(res, sizeof res, "%.*s", r->ResourceName.len > 0 ? (int)r->ResourceName.len : 0,
-                 r->ResourceName.len > 0 ? r->ResourceName.ptr : "");
-        snprintf(name, sizeof name, "%.*s", r->Name.len > 0 ? (int)r->Name.len : 0,
-                 r->Name.len > 0 ? r->Name.ptr : "");
-        if (r->Value.len >= 0)
-            snprintf(val, sizeof val, "%.*s", (int)r->Value.len, r->Value.ptr);
-        m->changed_resource = res;
-        m->changed_name = name;
-        m->changed_value = r->Value.len >= 0 ? val : NULL;
-        notify(m, GR_MREC_ConfigRecord, NULL, -1);
-        m->changed_resource = m->changed_name = m->changed_value = NULL;
+        /* Whole copies (a value may be long: AlterConfigs allows 32767 bytes). */
+        char *res = strdup_slice(r->ResourceName.len >= 0 ? r->ResourceName : gr_str(""));
+        char *name = strdup_slice(r->Name.len >= 0 ? r->Name : gr_str(""));
+        char *val = r->Value.len >= 0 ? strdup_slice(r->Value) : NULL;
+        if (res && name && (val || r->Value.len < 0)) {
+            m->changed_resource = res;
+            m->changed_name = name;
+            m->changed_value = val;
+            notify(m, GR_MREC_ConfigRecord, NULL, -1);
+            m->changed_resource = m->changed_name = m->changed_value = NULL;
+        }
+        free(res);
+        free(name);
+        free(val);
     }
     return 0;
 }

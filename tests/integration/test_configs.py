@@ -365,6 +365,18 @@ def test_broker_configs(broker, topic_name):
     assert set(describe(broker.bootstrap, BROKER, "")) == {"log.retention.ms", "min.insync.replicas"}
 
 
+def test_long_values_are_kept_whole(broker, topic_name):
+    create_topic(broker.bootstrap, topic_name)
+    throttled = ",".join(f"{i}:1" for i in range(2000))  # about 10 kB
+    assert iac(broker.bootstrap, TOPIC, topic_name, [("leader.replication.throttled.replicas", SET, throttled)]) == (NONE, None)
+    overrides = ",".join(f"10.0.{i // 250}.{i % 250}:5" for i in range(600))
+    assert iac(broker.bootstrap, BROKER, "", [("max.connections.per.ip.overrides", SET, overrides)]) == (NONE, None)
+    for _ in range(2):
+        assert describe(broker.bootstrap, TOPIC, topic_name)["leader.replication.throttled.replicas"][0] == throttled
+        assert describe(broker.bootstrap, BROKER, "")["max.connections.per.ip.overrides"] == (overrides, 3)
+        broker.restart()
+
+
 def test_gregor_cli_config(broker, topic_name):
     create_topic(broker.bootstrap, topic_name)
     out = gregor(broker.bootstrap, "config", "set", "topic", topic_name, "retention.ms=1000", "segment.ms=60000").stdout
