@@ -1,12 +1,16 @@
 /* DescribeGroups (key 15), versions 0-5: state, protocol and members of
  * groups. Member metadata is sent only for Stable groups, as Kafka does; an
- * unknown group is "Dead" with no error. Authorized operations (v3+) are
- * not computed (no ACLs yet): INT32_MIN, "not requested". */
+ * unknown group is "Dead" with no error. Without ACLs every operation on a
+ * group is allowed, which is what v3+ report when asked. */
 #include "api/dispatch.h"
 #include "group/group_service.h"
 #include "kafka_msgs.h"
 #include "protocol/errors.h"
 #include "server/broker.h"
+
+/* READ (3), DELETE (6), DESCRIBE (8), DESCRIBE_CONFIGS (10), ALTER_CONFIGS
+ * (11): Kafka's answer for a group when no authorizer is configured. */
+#define GROUP_OPERATIONS ((1 << 3) | (1 << 6) | (1 << 8) | (1 << 10) | (1 << 11))
 
 void gr_api_describe_groups(gr_req_t *req)
 {
@@ -29,6 +33,8 @@ void gr_api_describe_groups(gr_req_t *req)
         gr_DescribeGroupsResponse_DescribedGroup *g = &rs.Groups[i];
         if (c) {
             gr_gcoord_describe(c, rq.Groups[i], &req->arena, g);
+            if (req->api_version >= 3 && rq.IncludeAuthorizedOperations)
+                g->AuthorizedOperations = GROUP_OPERATIONS;
             continue;
         }
         g->GroupId = rq.Groups[i];

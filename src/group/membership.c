@@ -1099,7 +1099,11 @@ static bool protocol_inconsistent(gr_str_t req, const char *grp)
 void gr_gcoord_sync(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_SyncGroupRequest *rq, gr_gsync_fn fn,
                     void *arg)
 {
-    (void)cl;
+    /* From v5 both are mandatory (Kafka checks this first). */
+    if (cl->api_version >= 5 && (rq->ProtocolType.len < 0 || rq->ProtocolName.len < 0)) {
+        sync_error(fn, arg, GR_KERR_INCONSISTENT_GROUP_PROTOCOL);
+        return;
+    }
     if (rq->GroupId.len <= 0) {
         sync_error(fn, arg, GR_KERR_INVALID_GROUP_ID);
         return;

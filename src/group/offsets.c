@@ -182,6 +182,8 @@ static int16_t validate_commit(gr_group_t *g, const gr_gcommit_t *rq)
 {
     if (g->state == GR_GSTATE_DEAD)
         return GR_KERR_COORDINATOR_NOT_AVAILABLE;
+    if (g->cg) /* a KIP-848 group: member epochs */
+        return gr_cg_validate_commit(g, rq->member_id, rq->generation, rq->api_version);
     if (rq->generation < 0 && g->state == GR_GSTATE_EMPTY)
         return 0; /* an admin client or a consumer without group management */
     if (rq->generation >= 0 || rq->member_id.len > 0 || rq->instance_id.len >= 0) {
@@ -216,7 +218,8 @@ bool gr_gcoord_commit(gr_gcoord_t *c, const gr_gcommit_t *rq, gr_gcommit_part_t 
 {
     int16_t err = 0;
     gr_group_t *g = NULL;
-    if (rq->group_id.len <= 0)
+    /* Kafka takes "" as a group id here (not in JoinGroup and the rest). */
+    if (rq->group_id.len < 0)
         err = GR_KERR_INVALID_GROUP_ID;
     else
         err = gr_gcoord_status(c, rq->group_id);
@@ -318,7 +321,7 @@ void gr_gcoord_fetch_offsets(gr_gcoord_t *c, const gr_OffsetFetchRequest_OffsetF
     memset(out, 0, sizeof *out);
     out->GroupId = rq->GroupId;
     out->Topics = gr_arena_calloc(a, 1, sizeof *out->Topics);
-    if (rq->GroupId.len <= 0) {
+    if (rq->GroupId.len < 0) {
         out->ErrorCode = GR_KERR_INVALID_GROUP_ID;
         return;
     }
@@ -328,6 +331,10 @@ void gr_gcoord_fetch_offsets(gr_gcoord_t *c, const gr_OffsetFetchRequest_OffsetF
         return;
     }
     gr_group_t *g = gr_gc_group_find(c, rq->GroupId);
+    if (g && g->cg && (err = gr_cg_validate_fetch(g, rq->MemberId, rq->MemberEpoch)) != 0) {
+        out->ErrorCode = err;
+        return;
+    }
     if (rq->Topics_count < 0) {
         if (!g || g->noffsets == 0)
             return;
@@ -438,7 +445,7 @@ static void add_group_tombstones(recs_t *r, gr_group_t *g)
 
 int16_t gr_gcoord_delete_group(gr_gcoord_t *c, gr_str_t group_id)
 {
-    if (group_id.len <= 0)
+    if (group_id.len < 0)
         return GR_KERR_GROUP_ID_NOT_FOUND;
     int16_t err = gr_gcoord_status(c, group_id);
     if (err)
@@ -592,17 +599,18 @@ void gr_gcoord_list(gr_gcoord_t *c, const gr_ListGroupsRequest *rq, gr_arena_t *
         for (gr_group_t *g = c->buckets[i]; g; g = g->hnext) {
             if (!g->persisted || !gr_gcoord_owns(c, g->partition))
                 continue;
-            const char *state = gr_gc_state_name(g->state);
+            const char *state = g->cg ? gr_cg_state_name(g) : gr_gc_state_name(g->state);
+            const char *type = g->cg ? "consumer" : "classic";
             if (rq->StatesFilter_count > 0 && !filter_has(rq->StatesFilter, rq->StatesFilter_count, state))
                 continue;
-            if (rq->TypesFilter_count > 0 && !filter_has(rq->TypesFilter, rq->TypesFilter_count, "classic"))
+            if (rq->TypesFilter_count > 0 && !filter_has(rq->TypesFilter, rq->TypesFilter_count, type))
                 continue;
             gr_ListGroupsResponse_ListedGroup *lg = &out->Groups[out->Groups_count++];
             lg->GroupId = gr_str(gr_arena_strndup(a, g->id, g->id_len));
             lg->ProtocolType = gr_str(gr_arena_strndup(a, g->protocol_type ? g->protocol_type : "",
                                                        g->protocol_type ? strlen(g->protocol_type) : 0));
             lg->GroupState = gr_str(state);
-            lg->GroupType = gr_str("classic");
+            lg->GroupType = gr_str(type);
         }
 }
 
@@ -642,7 +650,8 @@ void gr_gcoord_describe(gr_gcoord_t *c, gr_str_t group_id, gr_arena_t *a, gr_Des
         return;
     }
     gr_group_t *g = gr_gc_group_find(c, group_id);
-    if (!g || !g->persisted) {
+    if (!g || !g->persisted || g->cg) {
+        /* Kafka describes a consumer-protocol group as a dead classic one. */
         out->GroupState = gr_str("Dead");
         return;
     }

@@ -243,6 +243,8 @@ static void sync_(env_t *e, const char *group, const char *member, int32_t gen, 
     rq.GroupId = gr_str(group);
     rq.MemberId = gr_str(member);
     rq.GenerationId = gen;
+    rq.ProtocolType = gr_str("consumer"); /* mandatory from v5 */
+    rq.ProtocolName = gr_str("range");
     gr_SyncGroupRequest_SyncGroupRequestAssignment as[8];
     char bufs[8][16];
     int n = 0;

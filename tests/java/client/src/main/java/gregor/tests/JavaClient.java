@@ -56,6 +56,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * consume          --bootstrap B --topic T --count N [--timeout-ms M] [--from-beginning]
  *                  [--partition P] [--offset O] [--group G] [--isolation-level read_committed|read_uncommitted]
  *                  [--end-offsets (then prints {"end_offsets":{P:O},"beginning_offsets":{P:O}})]
+ * group-member     --bootstrap B --topic T --group G [--timeout-ms M]   (a long-running group member, see groupMember())
  * list-topics      --bootstrap B [--internal]
  * describe-configs --bootstrap B (--topic T | --broker ID)
  * batch            --step "SUBCOMMAND OPTIONS..." [--step ...]   (several subcommands in one JVM, see batch())
@@ -88,6 +89,7 @@ public final class JavaClient {
                 case "delete-topic": return deleteTopic(o);
                 case "produce": return produce(o);
                 case "consume": return consume(o);
+                case "group-member": return groupMember(o);
                 case "list-topics": return listTopics(o);
                 case "describe-configs": return describeConfigs(o);
                 default: throw new UsageException("unknown subcommand " + o.cmd);
@@ -336,6 +338,67 @@ public final class JavaClient {
             return 3;
         }
         return 0;
+    }
+
+    /**
+     * group-member: subscribes to --topic in --group (auto commit off) and polls until told to
+     * stop, printing {"assigned":[partitions]} whenever its assignment changes and
+     * {"partition":P,"offset":O,"value":V} for each record. Commands on stdin, one a line:
+     * "commit" (commitSync, then prints {"committed":{P:O}}) and "stop" (commitSync, close, which
+     * leaves the group, then prints {"stopped":true}). --timeout-ms bounds its life (exit code 3
+     * when it runs out).
+     */
+    static int groupMember(Opts o) throws Exception {
+        String topic = o.req("topic");
+        long deadline = System.currentTimeMillis() + o.timeoutMs();
+        Properties p = new Properties();
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, o.req("group"));
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        o.clientProps(p);
+        java.io.BufferedReader in = new java.io.BufferedReader(
+            new java.io.InputStreamReader(System.in, StandardCharsets.UTF_8));
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(p)) {
+            consumer.subscribe(List.of(topic));
+            Set<Integer> last = null;
+            while (remaining(deadline) > 0) {
+                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(100))) {
+                    out(map("partition", r.partition(), "offset", r.offset(), "value", r.value()));
+                }
+                Set<Integer> now = new TreeSet<>();
+                for (TopicPartition tp : consumer.assignment()) {
+                    now.add(tp.partition());
+                }
+                if (!now.equals(last)) {
+                    last = now;
+                    out(map("assigned", new ArrayList<Object>(now)));
+                }
+                System.out.flush();
+                while (System.in.available() > 0) {
+                    String line = in.readLine();
+                    if (line == null || line.trim().equals("stop")) {
+                        consumer.commitSync(Duration.ofMillis(Math.max(remaining(deadline), 5000)));
+                        consumer.close();
+                        out(map("stopped", true));
+                        return 0;
+                    }
+                    if (line.trim().equals("commit")) {
+                        consumer.commitSync(Duration.ofMillis(Math.max(remaining(deadline), 5000)));
+                        Map<String, Object> c = new LinkedHashMap<>();
+                        for (Map.Entry<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> e
+                                 : consumer.committed(consumer.assignment()).entrySet()) {
+                            c.put(String.valueOf(e.getKey().partition()),
+                                  e.getValue() == null ? JNULL : e.getValue().offset());
+                        }
+                        out(map("committed", c));
+                    }
+                }
+            }
+        }
+        System.err.println("group-member: --timeout-ms ran out");
+        return 3;
     }
 
     static int listTopics(Opts o) throws Exception {

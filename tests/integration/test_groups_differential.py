@@ -1,0 +1,531 @@
+"""Differential tests of the group APIs: the same raw FindCoordinator / JoinGroup / SyncGroup /
+Heartbeat / LeaveGroup / OffsetCommit / OffsetFetch / ListGroups / DescribeGroups / DeleteGroups /
+OffsetDelete sequences against the reference Apache Kafka 4.1.1 and against Gregor (`pair` from
+test_differential.py: both brokers with group.initial.rebalance.delay.ms=0), comparing error
+codes, generations, leaders, group states and what members get back.
+
+Each scenario runs once per broker and records observations as (step, value) pairs; member ids
+are random, so they are recorded as the labels of the members they belong to ("m1", "m2").
+A JoinGroup that the coordinator parks is sent from its own connection on a thread."""
+
+from __future__ import annotations
+
+import struct
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from helpers import unique_name, wait_until
+from kafka_proto import KafkaClient
+from test_differential import Diffs, pair  # noqa: F401 - the pair fixture
+
+NONE = 0
+UNKNOWN_TOPIC_OR_PARTITION = 3
+OFFSET_METADATA_TOO_LARGE = 12
+COORDINATOR_NOT_AVAILABLE = 15
+ILLEGAL_GENERATION = 22
+INCONSISTENT_GROUP_PROTOCOL = 23
+INVALID_GROUP_ID = 24
+UNKNOWN_MEMBER_ID = 25
+INVALID_SESSION_TIMEOUT = 26
+REBALANCE_IN_PROGRESS = 27
+NON_EMPTY_GROUP = 68
+GROUP_ID_NOT_FOUND = 69
+MEMBER_ID_REQUIRED = 79
+FENCED_INSTANCE_ID = 82
+GROUP_SUBSCRIBED_TO_TOPIC = 86
+
+
+def subscription(topics: list[str]) -> bytes:
+    """ConsumerProtocolSubscription v0: topics, null user data."""
+    b = struct.pack(">hi", 0, len(topics))
+    for t in topics:
+        b += struct.pack(">h", len(t)) + t.encode()
+    return b + struct.pack(">i", -1)
+
+
+def assignment(topic: str, parts: list[int]) -> bytes:
+    """ConsumerProtocolAssignment v0."""
+    b = struct.pack(">hi", 0, 1) + struct.pack(">h", len(topic)) + topic.encode()
+    b += struct.pack(">i", len(parts)) + b"".join(struct.pack(">i", p) for p in parts)
+    return b + struct.pack(">i", -1)
+
+
+class Member:
+    """One group member with its own connection (parked requests block only their socket)."""
+
+    def __init__(self, side, group: str, label: str, topics: list[str], *, instance: str | None = None,
+                 ptype: str = "consumer", protocols: tuple[str, ...] = ("range",), session: int = 10000):
+        self.side, self.group, self.label = side, group, label
+        self.client_id = f"cid-{label}"
+        self.conn = KafkaClient(side.host, side.port, timeout=30, client_id=self.client_id)
+        self.instance, self.ptype, self.protocols, self.session = instance, ptype, protocols, session
+        self.meta = subscription(topics)
+        self.member_id = ""
+        self.generation = -1
+
+    def join(self, version: int = 5) -> dict:
+        body = {"GroupId": self.group, "SessionTimeoutMs": self.session, "RebalanceTimeoutMs": 10000,
+                "MemberId": self.member_id, "GroupInstanceId": self.instance, "ProtocolType": self.ptype,
+                "Protocols": [{"Name": p, "Metadata": self.meta} for p in self.protocols]}
+        r = self.conn.send("JoinGroup", version, body)
+        if r["ErrorCode"] in (NONE, MEMBER_ID_REQUIRED):
+            self.member_id = r["MemberId"]
+        if r["ErrorCode"] == NONE:
+            self.generation = r["GenerationId"]
+        return r
+
+    def sync(self, assignments: dict | None = None, *, generation: int | None = None, version: int = 5,
+             protocol: str | None = "range") -> dict:
+        body = {"GroupId": self.group, "GenerationId": self.generation if generation is None else generation,
+                "MemberId": self.member_id, "GroupInstanceId": self.instance, "ProtocolType": self.ptype,
+                "ProtocolName": protocol,
+                "Assignments": [{"MemberId": m, "Assignment": a} for m, a in (assignments or {}).items()]}
+        return self.conn.send("SyncGroup", version, body)
+
+    def heartbeat(self, generation: int | None = None, member_id: str | None = None, version: int = 4) -> int:
+        return self.conn.send("Heartbeat", version, {
+            "GroupId": self.group, "GenerationId": self.generation if generation is None else generation,
+            "MemberId": self.member_id if member_id is None else member_id,
+            "GroupInstanceId": self.instance})["ErrorCode"]
+
+    def leave(self, version: int = 4) -> dict:
+        return self.conn.send("LeaveGroup", version, {"GroupId": self.group, "MemberId": self.member_id,
+                                                      "Members": [{"MemberId": self.member_id,
+                                                                   "GroupInstanceId": self.instance}]})
+
+    def close(self):
+        self.conn.close()
+
+
+class Obs:
+    """Observations of one broker, with member ids replaced by member labels."""
+
+    def __init__(self, members: list[Member] | None = None):
+        self.items: list[tuple[str, object]] = []
+        self.members = members or []
+
+    def ids(self, value):
+        for m in self.members:
+            if m.member_id and value == m.member_id:
+                return m.label
+        return value
+
+    def add(self, step: str, value) -> None:
+        if isinstance(value, str):
+            value = self.ids(value)
+        self.items.append((step, value))
+
+
+def compare(name: str, k: Obs, g: Obs) -> None:
+    d = Diffs(name)
+    kd, gd = dict(k.items), dict(g.items)
+    if [s for s, _ in k.items] != [s for s, _ in g.items]:
+        d.add(f"steps differ: kafka={[s for s, _ in k.items]} gregor={[s for s, _ in g.items]}")
+    for step in kd:
+        if step in gd:
+            d.eq(step, kd[step], gd[step])
+    d.check()
+
+
+def describe(side_conn, group: str, version: int = 5) -> dict:
+    return side_conn.send("DescribeGroups", version, {"Groups": [group], "IncludeAuthorizedOperations": False})[
+        "Groups"][0]
+
+
+def find_coordinator(side, group: str) -> dict:
+    with KafkaClient(side.host, side.port) as c:
+        def ready():
+            r = c.send("FindCoordinator", 3, {"Key": group, "KeyType": 0})
+            return r if r["ErrorCode"] == NONE else None
+        # Kafka answers COORDINATOR_NOT_AVAILABLE while it creates __consumer_offsets
+        return wait_until(ready, timeout=60, message=f"{side.name}: a coordinator for {group}")
+
+
+# --------------------------------------------------------------------------- FindCoordinator
+
+
+@pytest.mark.parametrize("version", [0, 1, 2, 3, 4, 5, 6])
+def test_find_coordinator(pair, version):
+    group = unique_name("fc")
+    d = Diffs(f"FindCoordinator v{version}")
+    out = {}
+    for s in pair.sides:
+        find_coordinator(s, group)
+        body = ({"Key": group, "KeyType": 0} if version < 4
+                else {"KeyType": 0, "CoordinatorKeys": [group, group + "-2", ""]})
+        r = s.send("FindCoordinator", version, body)
+        entries = [r] if version < 4 else r["Coordinators"]
+        for e in entries:
+            assert e["NodeId"] == s.node_id and e["Host"] == s.host and e["Port"] == s.port, (s.name, e)
+        out[s.name] = [{k: v for k, v in e.items() if k not in ("NodeId", "Host", "Port", "ThrottleTimeMs")}
+                       for e in entries]
+    d.eq("coordinators", out["kafka"], out["gregor"])
+    # transactional ids and unknown key types
+    for s in pair.sides:
+        if version < 4:
+            r = s.send("FindCoordinator", version, {"Key": "txn-" + group, "KeyType": 1})
+            out[s.name] = None  # the transaction coordinator is not compared before v4
+        else:
+            r = s.send("FindCoordinator", version, {"KeyType": 9, "CoordinatorKeys": ["x"]})
+            out[s.name] = (r["Coordinators"][0]["ErrorCode"], r["Coordinators"][0]["NodeId"])
+    d.eq("key type 9", out["kafka"], out["gregor"])
+    d.check()
+
+
+# --------------------------------------------------------------------------- the classic protocol
+
+
+def lifecycle(side, topic: str, group: str) -> Obs:
+    """Two-step join, sync, heartbeats, commits and fetches, a second member, leaves, delete."""
+    find_coordinator(side, group)
+    pool = ThreadPoolExecutor(4)
+    m1 = Member(side, group, "m1", [topic])
+    m2 = Member(side, group, "m2", [topic])
+    o = Obs([m1, m2])
+    admin = KafkaClient(side.host, side.port, timeout=30)
+    try:
+        r = m1.join()
+        o.add("join1 first error", r["ErrorCode"])
+        o.add("join1 member id prefix", r["MemberId"].startswith("cid-m1-"))
+        o.add("join1 generation", r["GenerationId"])
+        r = m1.join()
+        o.add("join1 error", r["ErrorCode"])
+        o.add("join1 generation", r["GenerationId"])
+        o.add("join1 leader", r["Leader"])
+        o.add("join1 protocol", r["ProtocolName"])
+        o.add("join1 members", [o.ids(x["MemberId"]) for x in r["Members"]])
+        o.add("join1 metadata", [x["Metadata"] for x in r["Members"]])
+        # (DescribeGroups is not compared before the first SyncGroup: Kafka 4.1 shows a new group
+        # only once a record of its __consumer_offsets partition is committed after it was made,
+        # which depends on other groups' writes; Gregor shows it once the group has a record.)
+        o.add("heartbeat while completing", m1.heartbeat())
+        o.add("sync wrong generation", m1.sync(generation=7)["ErrorCode"])
+        o.add("sync wrong protocol", m1.sync(protocol="roundrobin")["ErrorCode"])
+        o.add("sync unknown member", Member(side, group, "x", [topic]).sync(generation=1)["ErrorCode"])
+        r = m1.sync({m1.member_id: assignment(topic, [0, 1, 2])})
+        o.add("sync", (r["ErrorCode"], r["ProtocolType"], r["ProtocolName"], r["Assignment"]))
+        dg = describe(admin, group)
+        o.add("describe stable", (dg["ErrorCode"], dg["GroupState"], dg["ProtocolType"], dg["ProtocolData"]))
+        o.add("describe members", [(o.ids(x["MemberId"]), x["ClientId"], x["ClientHost"], x["MemberMetadata"],
+                                    x["MemberAssignment"]) for x in dg["Members"]])
+        o.add("heartbeat", m1.heartbeat())
+        o.add("heartbeat wrong generation", m1.heartbeat(generation=9))
+        o.add("heartbeat unknown member", m1.heartbeat(member_id="nobody"))
+
+        def commit(version, gen, member, parts, metadata="m"):
+            body = {"GroupId": group, "GenerationIdOrMemberEpoch": gen, "MemberId": member,
+                    "Topics": [{"Name": topic, "Partitions": [
+                        {"PartitionIndex": p, "CommittedOffset": 10 + p, "CommittedLeaderEpoch": -1,
+                         "CommittedMetadata": metadata} for p in parts]}]}
+            r = admin.send("OffsetCommit", version, body)
+            return sorted((p["PartitionIndex"], p["ErrorCode"]) for t in r["Topics"] for p in t["Partitions"])
+
+        o.add("commit", commit(8, m1.generation, m1.member_id, [0, 1]))
+        o.add("commit v2", commit(2, m1.generation, m1.member_id, [2]))
+        o.add("commit unknown partition", commit(8, m1.generation, m1.member_id, [0, 7]))
+        o.add("commit wrong generation v8", commit(8, 5, m1.member_id, [0]))
+        o.add("commit wrong generation v9", commit(9, 5, m1.member_id, [0]))
+        o.add("commit unknown member", commit(8, m1.generation, "nobody", [0]))
+        o.add("commit without member", commit(8, -1, "", [0]))
+        o.add("commit metadata too large", commit(8, m1.generation, m1.member_id, [1], "x" * 4097))
+        for v in (1, 3, 5, 7):
+            r = admin.send("OffsetFetch", v, {"GroupId": group, "Topics": [{"Name": topic,
+                                                                          "PartitionIndexes": [0, 1, 2, 5]}]})
+            r.pop("ThrottleTimeMs", None)
+            o.add(f"fetch v{v}", r)
+        r = admin.send("OffsetFetch", 8, {"Groups": [{"GroupId": group, "Topics": None},
+                                                     {"GroupId": group + "-none", "Topics": None}],
+                                          "RequireStable": True})
+        r.pop("ThrottleTimeMs", None)
+        for g in r["Groups"]:  # "every offset" comes in no particular order
+            for t in g["Topics"]:
+                t["Partitions"].sort(key=lambda p: p["PartitionIndex"])
+        o.add("fetch v8 all", r)
+
+        # a second member: the group rebalances
+        r = m2.join()
+        o.add("join2 first error", r["ErrorCode"])
+        f2 = pool.submit(m2.join)
+        wait_until(lambda: describe(admin, group)["GroupState"] == "PreparingRebalance", timeout=10,
+                   message=f"{side.name}: PreparingRebalance")
+        dg = describe(admin, group)
+        o.add("describe during rebalance", (dg["ProtocolData"], sorted((o.ids(x["MemberId"]), x["MemberMetadata"],
+                                                                         x["MemberAssignment"])
+                                                                        for x in dg["Members"])))
+        o.add("heartbeat during rebalance", m1.heartbeat())
+        o.add("sync during rebalance", m1.sync()["ErrorCode"])
+        o.add("commit during rebalance", commit(8, m1.generation, m1.member_id, [0]))
+        f1 = pool.submit(m1.join)
+        r1, r2 = f1.result(timeout=30), f2.result(timeout=30)
+        o.add("rejoin", (r1["ErrorCode"], r1["GenerationId"], o.ids(r1["Leader"]), len(r1["Members"])))
+        o.add("join2", (r2["ErrorCode"], r2["GenerationId"], o.ids(r2["Leader"]), len(r2["Members"])))
+        o.add("commit while completing", commit(8, m1.generation, m1.member_id, [0]))
+        dg = describe(admin, group)
+        o.add("describe while completing", (dg["GroupState"], dg["ProtocolData"],
+                                            sorted((o.ids(x["MemberId"]), x["MemberMetadata"], x["MemberAssignment"])
+                                                   for x in dg["Members"])))
+        fs = pool.submit(m2.sync)
+        r = m1.sync({m1.member_id: assignment(topic, [0, 1]), m2.member_id: assignment(topic, [2])})
+        rs = fs.result(timeout=30)
+        o.add("sync leader", (r["ErrorCode"], r["Assignment"]))
+        o.add("sync follower", (rs["ErrorCode"], rs["Assignment"]))
+        o.add("describe two", (describe(admin, group)["GroupState"], len(describe(admin, group)["Members"])))
+        r = admin.send("OffsetDelete", 0, {"GroupId": group, "Topics": [{"Name": topic, "Partitions": [
+            {"PartitionIndex": 0}]}]})
+        o.add("offset delete subscribed", (r["ErrorCode"], [(p["PartitionIndex"], p["ErrorCode"])
+                                                            for t in r["Topics"] for p in t["Partitions"]]))
+        r = admin.send("DeleteGroups", 2, {"GroupsNames": [group]})
+        o.add("delete non-empty", r["Results"][0]["ErrorCode"])
+
+        # leaves
+        r = m2.leave()
+        o.add("leave m2", (r["ErrorCode"], [(o.ids(x["MemberId"]), x["ErrorCode"]) for x in r["Members"]]))
+        o.add("describe after leave", describe(admin, group)["GroupState"])
+        o.add("heartbeat after leave", m1.heartbeat())
+        r = m1.join()
+        o.add("rejoin alone", (r["ErrorCode"], r["GenerationId"], len(r["Members"])))
+        o.add("sync alone", m1.sync({m1.member_id: b""})["ErrorCode"])
+        r = admin.send("LeaveGroup", 1, {"GroupId": group, "MemberId": "nobody"})
+        o.add("leave v1 unknown", r["ErrorCode"])
+        r = m1.leave(version=3)
+        o.add("leave m1", (r["ErrorCode"], [x["ErrorCode"] for x in r["Members"]]))
+        dg = describe(admin, group)
+        o.add("describe empty", (dg["GroupState"], dg["ProtocolType"], dg["ProtocolData"], dg["Members"]))
+        lg = admin.send("ListGroups", 5, {"StatesFilter": ["empty"], "TypesFilter": ["classic"]})
+        o.add("list empty", [(g["ProtocolType"], g["GroupState"], g["GroupType"]) for g in lg["Groups"]
+                             if g["GroupId"] == group])
+        lg = admin.send("ListGroups", 4, {"StatesFilter": ["Stable"]})
+        o.add("list stable", [g for g in lg["Groups"] if g["GroupId"] == group])
+        r = admin.send("OffsetDelete", 0, {"GroupId": group, "Topics": [{"Name": topic, "Partitions": [
+            {"PartitionIndex": 0}, {"PartitionIndex": 9}]}]})
+        o.add("offset delete", (r["ErrorCode"], sorted((p["PartitionIndex"], p["ErrorCode"])
+                                                       for t in r["Topics"] for p in t["Partitions"])))
+        r = admin.send("OffsetFetch", 7, {"GroupId": group, "Topics": None})
+        o.add("fetch after delete", sorted((p["PartitionIndex"], p["CommittedOffset"])
+                                           for t in r["Topics"] for p in t["Partitions"]))
+        r = admin.send("DeleteGroups", 2, {"GroupsNames": [group, group + "-none"]})
+        o.add("delete", sorted((x["GroupId"] == group, x["ErrorCode"]) for x in r["Results"]))
+        o.add("describe deleted", describe(admin, group)["GroupState"])
+        r = admin.send("OffsetFetch", 7, {"GroupId": group, "Topics": None})
+        o.add("fetch deleted", r["Topics"])
+        return o
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for m in (m1, m2):
+            m.close()
+        admin.close()
+
+
+def test_group_lifecycle(pair, request):
+    topic = unique_name("gd-" + request.node.name[-20:])
+    pair.create_topic(topic, 3)
+    group = unique_name("gdl")
+    obs = {s.name: lifecycle(s, topic, group) for s in pair.sides}
+    compare("group lifecycle", obs["kafka"], obs["gregor"])
+
+
+def join_errors(side, topic: str, group: str) -> Obs:
+    find_coordinator(side, group)
+    m1 = Member(side, group, "m1", [topic])
+    o = Obs([m1])
+    others = []
+    try:
+        for v in (0, 3, 5, 7, 9):
+            r = Member(side, "", "e", [topic]).join(version=v)
+            o.add(f"empty group id v{v}", (r["ErrorCode"], r.get("ProtocolName"), r["MemberId"]))
+            r = Member(side, group + f"-s{v}", "e", [topic], session=10).join(version=v)
+            o.add(f"session too short v{v}", (r["ErrorCode"], r["GenerationId"], r.get("ProtocolName")))
+            x = Member(side, group + f"-u{v}", "e", [topic])
+            x.member_id = "made-up"
+            r = x.join(version=v)
+            o.add(f"unknown member new group v{v}", (r["ErrorCode"], r["MemberId"]))
+            r = Member(side, group + f"-p{v}", "e", [topic], ptype="").join(version=v)
+            o.add(f"empty protocol type v{v}", (r["ErrorCode"], r["MemberId"]))
+        m1.join()
+        r = m1.join(version=5)
+        o.add("join", (r["ErrorCode"], r["GenerationId"]))
+        m1.sync({m1.member_id: b"x"})
+        for ptype, protocols in (("connect", ("range",)), ("consumer", ("roundrobin",))):
+            x = Member(side, group, "x", [topic], ptype=ptype, protocols=protocols)
+            others.append(x)
+            r = x.join(version=3)
+            o.add(f"inconsistent {ptype}/{protocols[0]}", (r["ErrorCode"], r["MemberId"]))
+        x = Member(side, group, "y", [topic])
+        x.member_id = "made-up"
+        others.append(x)
+        o.add("unknown member existing group", x.join()["ErrorCode"])
+        o.add("describe", describe(side.conn, group)["GroupState"])
+        return o
+    finally:
+        for m in [m1] + others:
+            m.close()
+
+
+def test_join_group_errors(pair, request):
+    topic = unique_name("ge-" + request.node.name[-20:])
+    pair.create_topic(topic, 1)
+    group = unique_name("gde")
+    obs = {s.name: join_errors(s, topic, group) for s in pair.sides}
+    compare("JoinGroup errors", obs["kafka"], obs["gregor"])
+
+
+def static_members(side, topic: str, group: str) -> Obs:
+    find_coordinator(side, group)
+    m1 = Member(side, group, "m1", [topic], instance="inst-1")
+    o = Obs([m1])
+    pool = ThreadPoolExecutor(2)
+    try:
+        r = m1.join(version=5)
+        o.add("static join", (r["ErrorCode"], r["GenerationId"], r["MemberId"].startswith("inst-1-")))
+        o.add("sync", m1.sync({m1.member_id: b"a1"})["ErrorCode"])
+        old = m1.member_id
+        old_m = Member(side, group, "old", [topic], instance="inst-1")
+        old_m.member_id = old
+        old_m.generation = m1.generation
+        o.members.append(old_m)
+        # the same instance restarts: unknown member id, same group.instance.id
+        m1b = Member(side, group, "m1b", [topic], instance="inst-1")
+        o.members.append(m1b)
+        r = m1b.join(version=5)
+        o.add("static rejoin", (r["ErrorCode"], r["GenerationId"], o.ids(r["Leader"]), len(r["Members"]),
+                                r["MemberId"] != old))
+        o.add("state after static rejoin", describe(side.conn, group)["GroupState"])
+        r = m1b.sync()
+        o.add("sync after static rejoin", (r["ErrorCode"], r["Assignment"]))
+        o.add("old heartbeat fenced", old_m.heartbeat())
+        o.add("old sync fenced", old_m.sync()["ErrorCode"])
+        o.add("new heartbeat", m1b.heartbeat())
+        r = side.conn.send("OffsetCommit", 8, {"GroupId": group, "GenerationIdOrMemberEpoch": m1b.generation,
+                                               "MemberId": old, "GroupInstanceId": "inst-1", "Topics": [
+                                                   {"Name": topic, "Partitions": [{"PartitionIndex": 0,
+                                                                                   "CommittedOffset": 1}]}]})
+        o.add("old commit fenced", r["Topics"][0]["Partitions"][0]["ErrorCode"])
+        # v9: the rejoining static leader is told it leads but may skip the assignment
+        m1c = Member(side, group, "m1c", [topic], instance="inst-1")
+        o.members.append(m1c)
+        r = m1c.join(version=9)
+        o.add("static rejoin v9", (r["ErrorCode"], o.ids(r["Leader"]), r["SkipAssignment"], len(r["Members"])))
+        # an admin removes the static member by instance id
+        r = side.conn.send("LeaveGroup", 4, {"GroupId": group, "Members": [
+            {"MemberId": "", "GroupInstanceId": "inst-1"}, {"MemberId": "", "GroupInstanceId": "inst-9"}]})
+        o.add("remove by instance id", [(x["GroupInstanceId"], x["ErrorCode"]) for x in r["Members"]])
+        o.add("state after removal", describe(side.conn, group)["GroupState"])
+        return o
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for m in o.members:
+            m.close()
+
+
+def test_static_membership(pair, request):
+    topic = unique_name("gs-" + request.node.name[-20:])
+    pair.create_topic(topic, 1)
+    group = unique_name("gds")
+    obs = {s.name: static_members(s, topic, group) for s in pair.sides}
+    compare("static membership", obs["kafka"], obs["gregor"])
+
+
+def simple_commits(side, topic: str, group: str) -> Obs:
+    """Offsets without group management (generation -1), as admin tools and assign() users commit."""
+    find_coordinator(side, group)
+    o = Obs()
+    c = side.conn
+    for v in (2, 5, 8, 9):
+        r = c.send("OffsetCommit", v, {"GroupId": group, "GenerationIdOrMemberEpoch": -1, "MemberId": "",
+                                       "RetentionTimeMs": -1, "Topics": [
+                                           {"Name": topic, "Partitions": [
+                                               {"PartitionIndex": 0, "CommittedOffset": 100 + v,
+                                                "CommittedLeaderEpoch": 3, "CommittedMetadata": f"v{v}"},
+                                               {"PartitionIndex": 1, "CommittedOffset": 5,
+                                                "CommittedMetadata": None}]},
+                                           {"Name": "no-such-topic-" + uuid.uuid4().hex[:6], "Partitions": [
+                                               {"PartitionIndex": 0, "CommittedOffset": 1}]}]})
+        o.add(f"commit v{v}", sorted((t["Name"] == topic, p["PartitionIndex"], p["ErrorCode"])
+                                     for t in r["Topics"] for p in t["Partitions"]))
+        r = c.send("OffsetFetch", 6, {"GroupId": group, "Topics": [{"Name": topic, "PartitionIndexes": [0, 1]}]})
+        o.add(f"fetch after v{v}", [(p["PartitionIndex"], p["CommittedOffset"], p["CommittedLeaderEpoch"],
+                                     p["Metadata"], p["ErrorCode"]) for p in r["Topics"][0]["Partitions"]])
+    dg = describe(c, group)
+    o.add("describe simple", (dg["GroupState"], dg["ProtocolType"], dg["Members"]))
+    lg = c.send("ListGroups", 4, {})
+    o.add("listed", [(g["ProtocolType"], g["GroupState"]) for g in lg["Groups"] if g["GroupId"] == group])
+    r = c.send("OffsetCommit", 8, {"GroupId": "", "GenerationIdOrMemberEpoch": -1, "MemberId": "", "Topics": [
+        {"Name": topic, "Partitions": [{"PartitionIndex": 0, "CommittedOffset": 1}]}]})
+    o.add("empty group id", r["Topics"][0]["Partitions"][0]["ErrorCode"])
+    r = c.send("DeleteGroups", 1, {"GroupsNames": [group]})
+    o.add("delete simple", r["Results"][0]["ErrorCode"])
+    return o
+
+
+def test_simple_group_commits(pair, request):
+    topic = unique_name("gc-" + request.node.name[-20:])
+    pair.create_topic(topic, 2)
+    group = unique_name("gdc")
+    obs = {s.name: simple_commits(s, topic, group) for s in pair.sides}
+    compare("simple commits", obs["kafka"], obs["gregor"])
+
+
+def connect_group(side, group: str) -> Obs:
+    """Kafka Connect's protocol type: opaque metadata, the assignment stays client-side."""
+    find_coordinator(side, group)
+    w1 = Member(side, group, "w1", [], ptype="connect", protocols=("sessioned", "compatible", "default"))
+    w1.meta = b"worker-config-1"
+    o = Obs([w1])
+    try:
+        w1.join()
+        r = w1.join(version=7)
+        o.add("join", (r["ErrorCode"], r["ProtocolType"], r["ProtocolName"], [x["Metadata"] for x in r["Members"]]))
+        r = w1.sync({w1.member_id: b"connect-assignment"}, protocol="sessioned")
+        o.add("sync", (r["ErrorCode"], r["ProtocolType"], r["ProtocolName"], r["Assignment"]))
+        dg = describe(side.conn, group)
+        o.add("describe", (dg["GroupState"], dg["ProtocolType"], dg["ProtocolData"],
+                           [(x["MemberMetadata"], x["MemberAssignment"]) for x in dg["Members"]]))
+        # OffsetDelete is refused for a non-consumer group with members
+        r = side.conn.send("OffsetDelete", 0, {"GroupId": group, "Topics": []})
+        o.add("offset delete", r["ErrorCode"])
+        return o
+    finally:
+        w1.close()
+
+
+def test_connect_protocol_group(pair):
+    group = unique_name("gdk")
+    obs = {s.name: connect_group(s, group) for s in pair.sides}
+    compare("connect group", obs["kafka"], obs["gregor"])
+
+
+def empty_group_ids(side, topic: str) -> Obs:
+    """"" is a group id for commits, fetches, DescribeGroups and DeleteGroups, INVALID_GROUP_ID
+    elsewhere; SyncGroup v5 without protocol type and name is INCONSISTENT_GROUP_PROTOCOL."""
+    find_coordinator(side, "")
+    o = Obs()
+    c = side.conn
+    r = c.send("OffsetCommit", 8, {"GroupId": "", "GenerationIdOrMemberEpoch": -1, "MemberId": "", "Topics": [
+        {"Name": topic, "Partitions": [{"PartitionIndex": 0, "CommittedOffset": 5}]}]})
+    o.add("commit", r["Topics"][0]["Partitions"][0]["ErrorCode"])
+    r = c.send("OffsetFetch", 8, {"Groups": [{"GroupId": "", "Topics": [{"Name": topic, "PartitionIndexes": [0]}]}]})
+    o.add("fetch", [(p["CommittedOffset"], p["ErrorCode"]) for t in r["Groups"][0]["Topics"] for p in t["Partitions"]])
+    o.add("describe", describe(c, "")["GroupState"])
+    o.add("heartbeat", c.send("Heartbeat", 4, {"GroupId": "", "GenerationId": 1, "MemberId": "m"})["ErrorCode"])
+    o.add("sync v5 without protocol", c.send("SyncGroup", 5, {"GroupId": "", "GenerationId": 1,
+                                                              "MemberId": "m"})["ErrorCode"])
+    o.add("sync v3", c.send("SyncGroup", 3, {"GroupId": "", "GenerationId": 1, "MemberId": "m"})["ErrorCode"])
+    o.add("leave v1", c.send("LeaveGroup", 1, {"GroupId": "", "MemberId": "m"})["ErrorCode"])
+    r = c.send("LeaveGroup", 4, {"GroupId": "", "Members": [{"MemberId": "m"}]})
+    o.add("leave v4", (r["ErrorCode"], r["Members"]))
+    r = c.send("OffsetDelete", 0, {"GroupId": "", "Topics": [{"Name": topic, "Partitions": [{"PartitionIndex": 0}]}]})
+    o.add("offset delete", (r["ErrorCode"], r["Topics"]))
+    o.add("delete", c.send("DeleteGroups", 2, {"GroupsNames": [""]})["Results"][0]["ErrorCode"])
+    o.add("describe after delete", describe(c, "")["GroupState"])
+    r = c.send("DescribeGroups", 3, {"Groups": ["no-" + uuid.uuid4().hex], "IncludeAuthorizedOperations": True})
+    o.add("authorized operations", r["Groups"][0]["AuthorizedOperations"])
+    return o
+
+
+def test_empty_group_ids(pair, request):
+    topic = unique_name("gz-" + request.node.name[-20:])
+    pair.create_topic(topic, 1)
+    obs = {s.name: empty_group_ids(s, topic) for s in pair.sides}
+    compare("empty group ids", obs["kafka"], obs["gregor"])
