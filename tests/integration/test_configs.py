@@ -168,11 +168,34 @@ def test_topic_config_visible_at_once_and_after_restart(broker, topic_name, java
     assert dynamic_topic_configs(broker.bootstrap, topic_name)["segment.bytes"] == str(2 * MIB)
 
 
+def test_kafkajs_alter_describe_delete_records(broker, topic_name, node):
+    """kafkajs 2.2.4 (AlterConfigs v0, DescribeConfigs, DeleteRecords v0) against Gregor."""
+    create_topic(broker.bootstrap, topic_name)
+    out = node("configs_kafkajs", bootstrap=broker.bootstrap, topic=topic_name)
+    ev = {o["event"]: o for o in out}
+    assert "altered" in ev, out
+    entries = ev["configs"]["entries"]
+    assert entries["retention.ms"] == ["3600000", 1] and entries["segment.ms"] == ["600000", 1]
+    assert entries["cleanup.policy"] == ["delete", 5]
+    assert ev["refused"]["error"] == "INVALID_CONFIG", ev["refused"]
+    assert (ev["offsets"]["low"], ev["offsets"]["high"]) == (3, 5)
+    assert dynamic_topic_configs(broker.bootstrap, topic_name) == {"retention.ms": "3600000", "segment.ms": "600000"}
+
+
 @pytest.mark.filterwarnings("ignore:alter_configs has been deprecated")
 def test_legacy_alter_configs_replaces_the_whole_set(broker, topic_name):
     create_topic(broker.bootstrap, topic_name, {"retention.ms": 5000, "segment.ms": 100000})
     assert ac(broker.bootstrap, TOPIC, topic_name, [("retention.bytes", "1000")]) == (NONE, None)
     assert dynamic_topic_configs(broker.bootstrap, topic_name) == {"retention.bytes": "1000"}
+    # Every version (kafkajs sends v0).
+    for version in (0, 1, 2):
+        assert ac(broker.bootstrap, TOPIC, topic_name, [("retention.bytes", str(version))], version=version) == (NONE, None)
+        assert dynamic_topic_configs(broker.bootstrap, topic_name) == {"retention.bytes": str(version)}
+    for version in (0, 1):
+        assert iac(broker.bootstrap, TOPIC, topic_name, [("retention.ms", SET, str(version))], version=version) == (NONE, None)
+        assert iac(broker.bootstrap, TOPIC, topic_name, [("x", SET, "1")], version=version)[0] == INVALID_CONFIG
+    assert dynamic_topic_configs(broker.bootstrap, topic_name) == {"retention.bytes": "2", "retention.ms": "1"}
+    assert ac(broker.bootstrap, TOPIC, topic_name, [("retention.bytes", "1000")]) == (NONE, None)
     # confluent-kafka's (deprecated) alter_configs is the same API.
     admin = admin_for(broker.bootstrap)
     res = ConfigResource(ResourceType.TOPIC, topic_name, set_config={"max.message.bytes": "2000"})
