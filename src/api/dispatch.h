@@ -62,5 +62,7 @@ void gr_api_list_groups(gr_req_t *req);
 void gr_api_describe_groups(gr_req_t *req);
 void gr_api_delete_groups(gr_req_t *req);
 void gr_api_offset_delete(gr_req_t *req);
+void gr_api_consumer_group_heartbeat(gr_req_t *req);
+void gr_api_consumer_group_describe(gr_req_t *req);
 
 #endif

@@ -8,6 +8,7 @@
 #include "group/group_records.h"
 #include "protocol/errors.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,11 @@ void gr_gcoord_config_default(gr_gcoord_config_t *cfg)
     cfg->retention_check_interval_ms = 600000;
     cfg->offset_metadata_max_bytes = 4096;
     cfg->new_member_join_timeout_ms = 5 * 60 * 1000;
+    cfg->consumer_session_timeout_ms = 45000;
+    cfg->consumer_heartbeat_interval_ms = 5000;
+    cfg->consumer_max_size = INT32_MAX;
+    snprintf(cfg->consumer_assignor, sizeof cfg->consumer_assignor, "uniform");
+    snprintf(cfg->consumer_assignors_list, sizeof cfg->consumer_assignors_list, "uniform, range");
 }
 
 char *gr_gc_strdup(gr_str_t s)
@@ -292,6 +298,7 @@ void gr_gc_group_free(gr_gcoord_t *c, gr_group_t *g)
     gr_gc_timer_cancel(c, &g->sync_timer);
     group_clear_members(c, g);
     group_clear_subscribed(g);
+    gr_cg_free(c, g);
     gr_go_free_all(g);
     free(g->protocol_type);
     free(g->protocol_name);

@@ -44,6 +44,12 @@ typedef struct gr_gcoord_config_s {
     int64_t retention_check_interval_ms;/* offsets.retention.check.interval.ms */
     int32_t offset_metadata_max_bytes;  /* offset.metadata.max.bytes */
     int32_t new_member_join_timeout_ms; /* Kafka's fixed 5 minutes */
+    /* KIP-848 consumer groups (consumer_group.h). */
+    int32_t consumer_session_timeout_ms;    /* group.consumer.session.timeout.ms */
+    int32_t consumer_heartbeat_interval_ms; /* group.consumer.heartbeat.interval.ms */
+    int32_t consumer_max_size;              /* group.consumer.max.size */
+    char    consumer_assignor[32];          /* the first of group.consumer.assignors */
+    char    consumer_assignors_list[128];   /* group.consumer.assignors, for messages */
 } gr_gcoord_config_t;
 
 /* Kafka's defaults (offsets.topic.num.partitions 50 and so on). */

@@ -132,6 +132,8 @@ typedef struct gr_group_s {
     /* A record of this group reached the log (or was loaded): until then
      * Kafka's DescribeGroups and ListGroups do not see the group. */
     bool         persisted;
+    /* A KIP-848 consumer group (consumer_group.c), NULL: classic. */
+    struct gr_cgroup_s *cg;
     struct gr_group_s *hnext;
 } gr_group_t;
 
@@ -204,5 +206,16 @@ void gr_go_set(gr_group_t *g, gr_str_t topic, int32_t partition, int64_t offset,
 void gr_go_delete(gr_group_t *g, gr_str_t topic, int32_t partition);
 void gr_go_free_all(gr_group_t *g);
 void gr_go_expire_timer(gr_gcoord_t *c, gr_gtimer_t *t);
+
+/* ---- consumer_group.c (KIP-848 groups: g->cg set) ---- */
+
+/* Frees g->cg and its members (timers cancelled). */
+void gr_cg_free(gr_gcoord_t *c, gr_group_t *g);
+/* OffsetCommit / OffsetFetch checks of a consumer group's member and
+ * member epoch: 0 or a Kafka error code. */
+int16_t gr_cg_validate_commit(gr_group_t *g, gr_str_t member_id, int32_t epoch, int16_t api_version);
+int16_t gr_cg_validate_fetch(gr_group_t *g, gr_str_t member_id, int32_t epoch);
+/* The consumer group's state name ("Assigning", ...); NULL if classic. */
+const char *gr_cg_state_name(const gr_group_t *g);
 
 #endif

@@ -227,6 +227,23 @@ int gr_group_service_start(gr_broker_t *b)
     cfg.offsets_retention_ms = (int64_t)bc->offsets_retention_minutes * 60 * 1000;
     cfg.retention_check_interval_ms = bc->offsets_retention_check_interval_ms;
     cfg.offset_metadata_max_bytes = bc->offset_metadata_max_bytes;
+    cfg.consumer_session_timeout_ms = bc->group_consumer_session_timeout_ms;
+    cfg.consumer_heartbeat_interval_ms = bc->group_consumer_heartbeat_interval_ms;
+    cfg.consumer_max_size = bc->group_consumer_max_size;
+    if (bc->group_consumer_assignors && *bc->group_consumer_assignors) {
+        const char *l = bc->group_consumer_assignors;
+        snprintf(cfg.consumer_assignor, sizeof cfg.consumer_assignor, "%.*s", (int)strcspn(l, ", "), l);
+        /* "uniform, range", as Kafka lists them in its error message. */
+        size_t n = 0;
+        for (; *l && n + 3 < sizeof cfg.consumer_assignors_list; l++) {
+            if (*l == ' ')
+                continue;
+            cfg.consumer_assignors_list[n++] = *l;
+            if (*l == ',')
+                cfg.consumer_assignors_list[n++] = ' ';
+        }
+        cfg.consumer_assignors_list[n] = 0;
+    }
     gr_gcoord_ops_t ops = {s, svc_mono, svc_wall, svc_append, svc_arm};
     b->groups = s;
     s->coord = gr_gcoord_new(&cfg, &ops);

@@ -1,0 +1,1033 @@
+/* KIP-848 consumer groups on the group coordinator; see consumer_group.h.
+ *
+ * The group has a group epoch, bumped when a member joins or leaves, when
+ * a subscription or the requested server assignor changes, and when a
+ * subscribed topic appears, disappears or gains partitions (checked on
+ * every heartbeat against the metadata image). When the group epoch is
+ * ahead of the assignment epoch, the next heartbeat runs the group's
+ * assignor (the one most members ask for, else the first of
+ * group.consumer.assignors) and the target assignment takes the group
+ * epoch.
+ *
+ * Each member then reconciles towards its target as Kafka's
+ * CurrentAssignmentBuilder does:
+ *   - partitions it has that are no longer its target are revoked first:
+ *     it is told its assignment without them, keeps its epoch and stays
+ *     UNREVOKED_PARTITIONS until a heartbeat's owned partitions no longer
+ *     list them (or its rebalance timeout passes: then it is removed);
+ *   - partitions of its target still held by another member (assigned or
+ *     being revoked) are withheld (UNRELEASED_PARTITIONS) and given once
+ *     released; the member already has the target epoch;
+ *   - otherwise it is STABLE at the assignment epoch.
+ * A heartbeat with an epoch ahead of the member's, or behind it (except
+ * the previous epoch with owned partitions within its assignment: a lost
+ * response) is FENCED_MEMBER_EPOCH. Missing heartbeats for
+ * group.consumer.session.timeout.ms remove the member.
+ *
+ * Group state: Empty (no members), Assigning (group epoch > assignment
+ * epoch), Reconciling (a member not yet stable at the assignment epoch),
+ * Stable. */
+#include "group/consumer_group.h"
+#include "base/log.h"
+#include "group/assignor.h"
+#include "group/group_int.h"
+#include "protocol/errors.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { CM_STABLE, CM_UNREVOKED, CM_UNRELEASED };
+
+#define LEAVE_EPOCH        (-1)
+#define LEAVE_STATIC_EPOCH (-2)
+
+/* A partition by topic id; sets are sorted arrays. */
+typedef struct tp_s {
+    gr_uuid_t tid;
+    int32_t   p;
+} tp_t;
+
+typedef struct tpset_s {
+    tp_t   *v;
+    int32_t n;
+} tpset_t;
+
+typedef struct cg_topic_s {
+    char     *name;
+    gr_uuid_t id;
+    int32_t   nparts;
+} cg_topic_t;
+
+typedef struct gr_cmember_s {
+    struct gr_cgroup_s *cg;
+    char   *id;
+    char   *instance_id; /* NULL: dynamic */
+    char   *rack_id;
+    char   *client_id;
+    char   *client_host;
+    char   *assignor;    /* requested ServerAssignor, NULL: none */
+    char  **topics;      /* subscribed topic names */
+    int32_t ntopics;
+    int32_t rebalance_timeout_ms;
+    int32_t epoch, prev_epoch;
+    int     state;
+    tpset_t assigned, revoking, target;
+    gr_gtimer_t session;
+    gr_gtimer_t rebalance;
+    int32_t     rebalance_epoch;
+    struct gr_cmember_s *next;
+} gr_cmember_t;
+
+typedef struct gr_cgroup_s {
+    gr_group_t   *grp;
+    int32_t       group_epoch, assignment_epoch;
+    gr_cmember_t *members;
+    int32_t       nmembers;
+    cg_topic_t   *topics; /* subscribed topics that exist, sorted by name */
+    int32_t       ntopics;
+    char         *assignor; /* of the last target assignment */
+} gr_cgroup_t;
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size);
+    if (!p)
+        abort();
+    return p;
+}
+
+/* ---- partition sets ---- */
+
+static int tp_cmp(const void *a, const void *b)
+{
+    const tp_t *x = a, *y = b;
+    int c = memcmp(x->tid.b, y->tid.b, 16);
+    if (c)
+        return c;
+    return x->p < y->p ? -1 : x->p > y->p;
+}
+
+static bool tpset_has(const tpset_t *s, const gr_uuid_t *tid, int32_t p)
+{
+    tp_t k = {*tid, p};
+    return s->n > 0 && bsearch(&k, s->v, (size_t)s->n, sizeof k, tp_cmp) != NULL;
+}
+
+static void tpset_free(tpset_t *s)
+{
+    free(s->v);
+    s->v = NULL;
+    s->n = 0;
+}
+
+static void tpset_take(tpset_t *dst, tpset_t *src)
+{
+    free(dst->v);
+    *dst = *src;
+    src->v = NULL;
+    src->n = 0;
+}
+
+static bool tpset_eq(const tpset_t *a, const tpset_t *b)
+{
+    return a->n == b->n && (a->n == 0 || memcmp(a->v, b->v, (size_t)a->n * sizeof *a->v) == 0);
+}
+
+static void tpset_push(tpset_t *s, int32_t *cap, const gr_uuid_t *tid, int32_t p)
+{
+    if (s->n == *cap) {
+        *cap = *cap ? *cap * 2 : 16;
+        tp_t *v = realloc(s->v, (size_t)*cap * sizeof *v);
+        if (!v)
+            abort();
+        s->v = v;
+    }
+    s->v[s->n++] = (tp_t){*tid, p};
+}
+
+static void tpset_sort(tpset_t *s)
+{
+    if (s->n > 1)
+        qsort(s->v, (size_t)s->n, sizeof *s->v, tp_cmp);
+    int32_t k = 0;
+    for (int32_t i = 0; i < s->n; i++)
+        if (k == 0 || tp_cmp(&s->v[k - 1], &s->v[i]) != 0)
+            s->v[k++] = s->v[i];
+    s->n = k;
+}
+
+/* ---- lookups ---- */
+
+static gr_cmember_t *member_find(gr_cgroup_t *cg, gr_str_t id)
+{
+    if (id.len <= 0)
+        return NULL;
+    for (gr_cmember_t *m = cg->members; m; m = m->next)
+        if (gr_gc_str_is(m->id, id))
+            return m;
+    return NULL;
+}
+
+static gr_cmember_t *static_find(gr_cgroup_t *cg, gr_str_t instance_id)
+{
+    if (instance_id.len < 0)
+        return NULL;
+    for (gr_cmember_t *m = cg->members; m; m = m->next)
+        if (m->instance_id && gr_gc_str_is(m->instance_id, instance_id))
+            return m;
+    return NULL;
+}
+
+static const cg_topic_t *topic_by_id(const gr_cgroup_t *cg, const gr_uuid_t *id)
+{
+    for (int32_t i = 0; i < cg->ntopics; i++)
+        if (gr_uuid_eq(&cg->topics[i].id, id))
+            return &cg->topics[i];
+    return NULL;
+}
+
+static bool member_subscribes(const gr_cmember_t *m, const char *topic)
+{
+    for (int32_t i = 0; i < m->ntopics; i++)
+        if (strcmp(m->topics[i], topic) == 0)
+            return true;
+    return false;
+}
+
+/* The epoch of the member other than `self` holding (tid, p), or -1. */
+static int32_t partition_epoch(const gr_cgroup_t *cg, const gr_cmember_t *self, const gr_uuid_t *tid, int32_t p)
+{
+    for (gr_cmember_t *m = cg->members; m; m = m->next)
+        if (m != self && (tpset_has(&m->assigned, tid, p) || tpset_has(&m->revoking, tid, p)))
+            return m->epoch;
+    return -1;
+}
+
+/* ---- the group's state ---- */
+
+static const char *cg_state(const gr_cgroup_t *cg)
+{
+    if (cg->nmembers == 0)
+        return "Empty";
+    if (cg->group_epoch > cg->assignment_epoch)
+        return "Assigning";
+    for (gr_cmember_t *m = cg->members; m; m = m->next)
+        if (m->state != CM_STABLE || m->epoch != cg->assignment_epoch)
+            return "Reconciling";
+    return "Stable";
+}
+
+/* The classic fields other code reads (state, subscribed topics) follow
+ * the consumer group: Empty or not for DeleteGroups and offset expiry, the
+ * subscribed topics for OffsetDelete and expiry. */
+static void sync_classic_view(gr_cgroup_t *cg)
+{
+    gr_group_t *g = cg->grp;
+    gr_gstate_t s = cg->nmembers ? GR_GSTATE_STABLE : GR_GSTATE_EMPTY;
+    if (g->state != s)
+        gr_gc_transition(g, s);
+    for (int32_t i = 0; i < g->nsubscribed; i++)
+        free(g->subscribed[i]);
+    free(g->subscribed);
+    g->subscribed = xcalloc((size_t)cg->ntopics, sizeof *g->subscribed);
+    for (int32_t i = 0; i < cg->ntopics; i++)
+        g->subscribed[i] = gr_gc_strdup(gr_str(cg->topics[i].name));
+    g->nsubscribed = cg->ntopics;
+    g->subscribed_known = true;
+}
+
+/* ---- members ---- */
+
+static void session_timer_fn(gr_gcoord_t *c, gr_gtimer_t *t);
+static void rebalance_timer_fn(gr_gcoord_t *c, gr_gtimer_t *t);
+
+static void member_free(gr_gcoord_t *c, gr_cmember_t *m)
+{
+    gr_gc_timer_cancel(c, &m->session);
+    gr_gc_timer_cancel(c, &m->rebalance);
+    free(m->id);
+    free(m->instance_id);
+    free(m->rack_id);
+    free(m->client_id);
+    free(m->client_host);
+    free(m->assignor);
+    for (int32_t i = 0; i < m->ntopics; i++)
+        free(m->topics[i]);
+    free(m->topics);
+    tpset_free(&m->assigned);
+    tpset_free(&m->revoking);
+    tpset_free(&m->target);
+    free(m);
+}
+
+static void member_remove(gr_gcoord_t *c, gr_cgroup_t *cg, gr_cmember_t *m, const char *why)
+{
+    gr_log(GR_LOG_INFO, "group", "consumer group %s: member %s %s; group epoch %d -> %d", cg->grp->id, m->id, why,
+           cg->group_epoch, cg->group_epoch + 1);
+    for (gr_cmember_t **pp = &cg->members; *pp; pp = &(*pp)->next)
+        if (*pp == m) {
+            *pp = m->next;
+            break;
+        }
+    cg->nmembers--;
+    cg->group_epoch++;
+    member_free(c, m);
+    sync_classic_view(cg);
+}
+
+static void session_timer_fn(gr_gcoord_t *c, gr_gtimer_t *t)
+{
+    gr_cmember_t *m = (gr_cmember_t *)((char *)t - offsetof(gr_cmember_t, session));
+    member_remove(c, m->cg, m, "missed its session timeout");
+}
+
+static void rebalance_timer_fn(gr_gcoord_t *c, gr_gtimer_t *t)
+{
+    gr_cmember_t *m = (gr_cmember_t *)((char *)t - offsetof(gr_cmember_t, rebalance));
+    if (m->state == CM_UNREVOKED && m->epoch == m->rebalance_epoch)
+        member_remove(c, m->cg, m, "did not revoke its partitions within its rebalance timeout");
+}
+
+static void new_member_id(char out[23])
+{
+    gr_uuid_t u;
+    gr_uuid_random(&u);
+    gr_uuid_to_base64(&u, out);
+}
+
+/* ---- subscriptions and the target assignment ---- */
+
+static bool set_subscription(gr_cmember_t *m, const gr_ConsumerGroupHeartbeatRequest *rq)
+{
+    int32_t n = rq->SubscribedTopicNames_count;
+    char **t = xcalloc((size_t)n, sizeof *t);
+    int32_t k = 0;
+    for (int32_t i = 0; i < n; i++) {
+        bool dup = false;
+        for (int32_t j = 0; j < k && !dup; j++)
+            dup = gr_gc_str_is(t[j], rq->SubscribedTopicNames[i]);
+        if (!dup)
+            t[k++] = gr_gc_strdup(rq->SubscribedTopicNames[i]);
+    }
+    bool same = k == m->ntopics;
+    for (int32_t i = 0; i < k && same; i++)
+        same = member_subscribes(m, t[i]);
+    for (int32_t i = 0; i < m->ntopics; i++)
+        free(m->topics[i]);
+    free(m->topics);
+    m->topics = t;
+    m->ntopics = k;
+    return !same;
+}
+
+static int topic_name_cmp(const void *a, const void *b)
+{
+    return strcmp(((const cg_topic_t *)a)->name, ((const cg_topic_t *)b)->name);
+}
+
+/* Re-reads the subscribed topics from the metadata image; true when they
+ * changed (a topic created, deleted, recreated or with more partitions). */
+static bool refresh_topics(gr_cgroup_t *cg, gr_gcg_topic_fn fn, void *arg)
+{
+    int32_t cap = 0;
+    for (gr_cmember_t *m = cg->members; m; m = m->next)
+        cap += m->ntopics;
+    cg_topic_t *nt = xcalloc((size_t)cap, sizeof *nt);
+    int32_t n = 0;
+    for (gr_cmember_t *m = cg->members; m; m = m->next)
+        for (int32_t i = 0; i < m->ntopics; i++) {
+            bool seen = false;
+            for (int32_t j = 0; j < n && !seen; j++)
+                seen = strcmp(nt[j].name, m->topics[i]) == 0;
+            gr_uuid_t id;
+            int32_t np;
+            if (seen || !fn(arg, gr_str(m->topics[i]), &id, &np))
+                continue;
+            nt[n].name = gr_gc_strdup(gr_str(m->topics[i]));
+            nt[n].id = id;
+            nt[n].nparts = np;
+            n++;
+        }
+    if (n > 1)
+        qsort(nt, (size_t)n, sizeof *nt, topic_name_cmp);
+    bool same = n == cg->ntopics;
+    for (int32_t i = 0; i < n && same; i++)
+        same = strcmp(nt[i].name, cg->topics[i].name) == 0 && gr_uuid_eq(&nt[i].id, &cg->topics[i].id) &&
+               nt[i].nparts == cg->topics[i].nparts;
+    for (int32_t i = 0; i < cg->ntopics; i++)
+        free(cg->topics[i].name);
+    free(cg->topics);
+    cg->topics = nt;
+    cg->ntopics = n;
+    return !same;
+}
+
+/* Kafka's default: the assignor most members ask for, ties to the first
+ * configured one; none asked for: the first configured. */
+static const char *group_assignor(gr_gcoord_t *c, gr_cgroup_t *cg)
+{
+    const char *best = NULL;
+    int32_t best_n = 0;
+    for (gr_cmember_t *m = cg->members; m; m = m->next) {
+        if (!m->assignor)
+            continue;
+        int32_t k = 0;
+        for (gr_cmember_t *x = cg->members; x; x = x->next)
+            k += x->assignor && strcmp(x->assignor, m->assignor) == 0;
+        if (k > best_n) {
+            best = m->assignor;
+            best_n = k;
+        }
+    }
+    return best ? best : c->cfg.consumer_assignor;
+}
+
+static void compute_target(gr_gcoord_t *c, gr_cgroup_t *cg)
+{
+    const char *name = group_assignor(c, cg);
+    int32_t nt = cg->ntopics, nm = cg->nmembers;
+    int32_t *nparts = xcalloc((size_t)nt, sizeof *nparts);
+    for (int32_t t = 0; t < nt; t++)
+        nparts[t] = cg->topics[t].nparts;
+    gr_gasn_member_t *ms = xcalloc((size_t)nm, sizeof *ms);
+    bool *subs = xcalloc((size_t)nm * (size_t)(nt ? nt : 1), sizeof *subs);
+    gr_gasn_tp_t *prev_all = NULL;
+    int32_t i = 0, total_prev = 0;
+    for (gr_cmember_t *m = cg->members; m; m = m->next)
+        total_prev += m->target.n;
+    prev_all = xcalloc((size_t)total_prev, sizeof *prev_all);
+    int32_t pos = 0;
+    for (gr_cmember_t *m = cg->members; m; m = m->next, i++) {
+        ms[i].id = m->id;
+        bool *s = subs + (size_t)i * (size_t)(nt ? nt : 1);
+        for (int32_t t = 0; t < nt; t++)
+            s[t] = member_subscribes(m, cg->topics[t].name);
+        ms[i].subscribed = s;
+        ms[i].prev = prev_all + pos;
+        for (int32_t k = 0; k < m->target.n; k++)
+            for (int32_t t = 0; t < nt; t++)
+                if (gr_uuid_eq(&cg->topics[t].id, &m->target.v[k].tid)) {
+                    prev_all[pos++] = (gr_gasn_tp_t){t, m->target.v[k].p};
+                    ms[i].nprev++;
+                    break;
+                }
+    }
+    if (gr_gasn_assign(name, nparts, nt, ms, nm) != 0)
+        abort(); /* out of memory: coordinator state cannot be half-built */
+    i = 0;
+    for (gr_cmember_t *m = cg->members; m; m = m->next, i++) {
+        tpset_t s = {0};
+        int32_t cap = 0;
+        for (int32_t k = 0; k < ms[i].nout; k++)
+            tpset_push(&s, &cap, &cg->topics[ms[i].out[k].topic].id, ms[i].out[k].partition);
+        tpset_sort(&s);
+        tpset_take(&m->target, &s);
+        free(ms[i].out);
+    }
+    free(cg->assignor);
+    cg->assignor = gr_gc_strdup(gr_str(name));
+    cg->assignment_epoch = cg->group_epoch;
+    gr_log(GR_LOG_INFO, "group", "consumer group %s: target assignment for epoch %d by the %s assignor", cg->grp->id,
+           cg->assignment_epoch, name);
+    free(nparts);
+    free(ms);
+    free(subs);
+    free(prev_all);
+}
+
+/* ---- reconciliation (Kafka's CurrentAssignmentBuilder) ---- */
+
+/* The owned partitions of a heartbeat; owned->v NULL with n -1: not sent. */
+static bool owns_any(const tpset_t *owned, const tpset_t *revoking)
+{
+    if (owned->n < 0)
+        return true; /* not told: assume it still owns them */
+    for (int32_t i = 0; i < owned->n; i++)
+        if (tpset_has(revoking, &owned->v[i].tid, owned->v[i].p))
+            return true;
+    return false;
+}
+
+static void compute_next(gr_cgroup_t *cg, gr_cmember_t *m, const tpset_t *owned)
+{
+    tpset_t keep = {0}, revoke = {0};
+    int32_t kcap = 0, rcap = 0;
+    for (int32_t i = 0; i < m->assigned.n; i++) {
+        const tp_t *x = &m->assigned.v[i];
+        const cg_topic_t *t = topic_by_id(cg, &x->tid);
+        bool in_target = tpset_has(&m->target, &x->tid, x->p) && t && member_subscribes(m, t->name);
+        if (in_target)
+            tpset_push(&keep, &kcap, &x->tid, x->p);
+        else
+            tpset_push(&revoke, &rcap, &x->tid, x->p);
+    }
+    if (revoke.n > 0 && owns_any(owned, &revoke)) {
+        m->state = CM_UNREVOKED;
+        m->prev_epoch = m->epoch;
+        tpset_take(&m->assigned, &keep);
+        tpset_take(&m->revoking, &revoke);
+        return;
+    }
+    tpset_free(&revoke);
+    bool unreleased = false;
+    for (int32_t i = 0; i < m->target.n; i++) {
+        const tp_t *x = &m->target.v[i];
+        const cg_topic_t *t = topic_by_id(cg, &x->tid);
+        if (!t || !member_subscribes(m, t->name) || tpset_has(&m->assigned, &x->tid, x->p))
+            continue;
+        if (partition_epoch(cg, m, &x->tid, x->p) != -1 && !tpset_has(&m->revoking, &x->tid, x->p))
+            unreleased = true;
+        else
+            tpset_push(&keep, &kcap, &x->tid, x->p);
+    }
+    tpset_sort(&keep);
+    tpset_take(&m->assigned, &keep);
+    tpset_free(&m->revoking);
+    m->state = unreleased ? CM_UNRELEASED : CM_STABLE;
+    if (m->epoch != cg->assignment_epoch) {
+        m->prev_epoch = m->epoch;
+        m->epoch = cg->assignment_epoch;
+    }
+}
+
+static void reconcile(gr_cgroup_t *cg, gr_cmember_t *m, const tpset_t *owned)
+{
+    switch (m->state) {
+    case CM_STABLE:
+        if (m->epoch != cg->assignment_epoch)
+            compute_next(cg, m, owned);
+        break;
+    case CM_UNREVOKED:
+        if (!owns_any(owned, &m->revoking))
+            compute_next(cg, m, owned);
+        break;
+    default:
+        compute_next(cg, m, owned);
+        break;
+    }
+}
+
+/* ---- ConsumerGroupHeartbeat ---- */
+
+typedef struct hb_s {
+    gr_ConsumerGroupHeartbeatResponse *out;
+    gr_arena_t *a;
+} hb_t;
+
+static void hb_error(hb_t *h, int16_t err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void hb_error(hb_t *h, int16_t err, const char *fmt, ...)
+{
+    h->out->ErrorCode = err;
+    if (!fmt) {
+        h->out->ErrorMessage = gr_str(NULL);
+        return;
+    }
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    char *s = gr_arena_strndup(h->a, buf, strlen(buf));
+    h->out->ErrorMessage = s ? gr_str(s) : gr_str(NULL);
+}
+
+/* Kafka's throwIfConsumerGroupHeartbeatRequestIsInvalid. */
+static bool validate_request(gr_gcoord_t *c, const gr_ConsumerGroupHeartbeatRequest *rq, hb_t *h)
+{
+    if (rq->GroupId.len <= 0) {
+        hb_error(h, GR_KERR_INVALID_REQUEST, "GroupId can't be empty.");
+        return false;
+    }
+    if (rq->InstanceId.len == 0) {
+        hb_error(h, GR_KERR_INVALID_REQUEST, "InstanceId can't be empty.");
+        return false;
+    }
+    if (rq->RackId.len == 0) {
+        hb_error(h, GR_KERR_INVALID_REQUEST, "RackId can't be empty.");
+        return false;
+    }
+    if (rq->SubscribedTopicRegex.len >= 0) {
+        hb_error(h, GR_KERR_INVALID_REQUEST, "SubscribedTopicRegex is not supported by this broker.");
+        return false;
+    }
+    if (rq->MemberEpoch > 0 || rq->MemberEpoch == LEAVE_EPOCH || rq->MemberEpoch == LEAVE_STATIC_EPOCH) {
+        if (rq->MemberId.len <= 0) {
+            hb_error(h, GR_KERR_INVALID_REQUEST, "MemberId can't be empty.");
+            return false;
+        }
+    }
+    if (rq->MemberEpoch == 0) {
+        if (rq->RebalanceTimeoutMs == -1) {
+            hb_error(h, GR_KERR_INVALID_REQUEST, "RebalanceTimeoutMs must be provided in first request.");
+            return false;
+        }
+        if (rq->TopicPartitions_count != 0) {
+            hb_error(h, GR_KERR_INVALID_REQUEST, "TopicPartitions must be empty when (re-)joining.");
+            return false;
+        }
+        if (rq->SubscribedTopicNames_count < 0) {
+            hb_error(h, GR_KERR_INVALID_REQUEST,
+                     "SubscribedTopicNames or SubscribedTopicRegex must be set in first request.");
+            return false;
+        }
+    } else if (rq->MemberEpoch == LEAVE_STATIC_EPOCH) {
+        if (rq->InstanceId.len < 0) {
+            hb_error(h, GR_KERR_INVALID_REQUEST, "InstanceId can't be null.");
+            return false;
+        }
+    } else if (rq->MemberEpoch < LEAVE_STATIC_EPOCH) {
+        hb_error(h, GR_KERR_INVALID_REQUEST, "MemberEpoch is invalid.");
+        return false;
+    }
+    if (rq->ServerAssignor.len >= 0 && !gr_gasn_known(rq->ServerAssignor.ptr, rq->ServerAssignor.len)) {
+        hb_error(h, GR_KERR_UNSUPPORTED_ASSIGNOR, "ServerAssignor %.*s is not supported. Supported assignors: %s.",
+                 (int)rq->ServerAssignor.len, rq->ServerAssignor.ptr, c->cfg.consumer_assignors_list);
+        return false;
+    }
+    return true;
+}
+
+static gr_cgroup_t *cg_new(gr_group_t *g)
+{
+    gr_cgroup_t *cg = xcalloc(1, sizeof *cg);
+    cg->grp = g;
+    g->cg = cg;
+    free(g->protocol_type);
+    g->protocol_type = gr_gc_strdup(gr_str("consumer"));
+    free(g->protocol_name);
+    g->protocol_name = NULL;
+    /* Kafka writes the group's records when it is created, so admin APIs
+     * see it from its first member on. */
+    g->persisted = true;
+    return cg;
+}
+
+void gr_cg_free(gr_gcoord_t *c, gr_group_t *g)
+{
+    gr_cgroup_t *cg = g->cg;
+    if (!cg)
+        return;
+    while (cg->members) {
+        gr_cmember_t *m = cg->members;
+        cg->members = m->next;
+        member_free(c, m);
+    }
+    for (int32_t i = 0; i < cg->ntopics; i++)
+        free(cg->topics[i].name);
+    free(cg->topics);
+    free(cg->assignor);
+    free(cg);
+    g->cg = NULL;
+}
+
+static void leave(gr_gcoord_t *c, gr_group_t *g, const gr_ConsumerGroupHeartbeatRequest *rq, hb_t *h)
+{
+    gr_cgroup_t *cg = g ? g->cg : NULL;
+    if (!cg) {
+        hb_error(h, GR_KERR_GROUP_ID_NOT_FOUND, "Consumer group %.*s not found.", (int)rq->GroupId.len,
+                 rq->GroupId.ptr);
+        return;
+    }
+    gr_cmember_t *m = rq->InstanceId.len >= 0 ? static_find(cg, rq->InstanceId) : member_find(cg, rq->MemberId);
+    if (!m || (rq->InstanceId.len >= 0 && !gr_gc_str_is(m->id, rq->MemberId))) {
+        if (m && rq->InstanceId.len >= 0)
+            hb_error(h, GR_KERR_FENCED_INSTANCE_ID, "Static member %.*s with instance id %.*s is fenced.",
+                     (int)rq->MemberId.len, rq->MemberId.ptr, (int)rq->InstanceId.len, rq->InstanceId.ptr);
+        else
+            hb_error(h, GR_KERR_UNKNOWN_MEMBER_ID, "Member %.*s is not a member of group %s.",
+                     (int)rq->MemberId.len, rq->MemberId.ptr, g->id);
+        return;
+    }
+    h->out->MemberId = gr_str(gr_arena_strndup(h->a, m->id, strlen(m->id)));
+    h->out->MemberEpoch = rq->MemberEpoch;
+    if (rq->MemberEpoch == LEAVE_STATIC_EPOCH) {
+        /* A static member that will come back keeps its place (and its
+         * partitions) until its session times out. */
+        gr_log(GR_LOG_INFO, "group", "consumer group %s: static member %s (%s) left temporarily", g->id, m->id,
+               m->instance_id);
+        m->prev_epoch = m->epoch;
+        m->epoch = LEAVE_STATIC_EPOCH;
+        gr_gc_timer_cancel(c, &m->rebalance);
+        return;
+    }
+    member_remove(c, cg, m, "left the group");
+}
+
+static void fill_assignment(gr_cgroup_t *cg, gr_cmember_t *m, hb_t *h)
+{
+    gr_ConsumerGroupHeartbeatResponse_Assignment *as = gr_arena_calloc(h->a, 1, sizeof *as);
+    if (!as)
+        return;
+    as->TopicPartitions = gr_arena_calloc(h->a, (size_t)m->assigned.n + 1, sizeof *as->TopicPartitions);
+    int32_t *parts = gr_arena_calloc(h->a, (size_t)m->assigned.n + 1, sizeof *parts);
+    if (!as->TopicPartitions || !parts)
+        return;
+    (void)cg;
+    for (int32_t i = 0; i < m->assigned.n; i++) {
+        const tp_t *x = &m->assigned.v[i];
+        gr_ConsumerGroupHeartbeatResponse_TopicPartitions *tp =
+            as->TopicPartitions_count ? &as->TopicPartitions[as->TopicPartitions_count - 1] : NULL;
+        if (!tp || !gr_uuid_eq(&tp->TopicId, &x->tid)) {
+            tp = &as->TopicPartitions[as->TopicPartitions_count++];
+            tp->TopicId = x->tid;
+            tp->Partitions = parts + i;
+        }
+        tp->Partitions[tp->Partitions_count++] = x->p;
+    }
+    h->out->Assignment = as;
+}
+
+void gr_gcoord_cg_heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_ConsumerGroupHeartbeatRequest *rq,
+                            gr_gcg_topic_fn topic_fn, void *topic_arg, gr_arena_t *a,
+                            gr_ConsumerGroupHeartbeatResponse *out)
+{
+    hb_t hh = {out, a}, *h = &hh;
+    out->MemberId = gr_str(NULL);
+    out->ErrorMessage = gr_str(NULL);
+    out->Assignment = NULL;
+    if (!validate_request(c, rq, h))
+        return;
+    int16_t err = gr_gcoord_status(c, rq->GroupId);
+    if (err) {
+        hb_error(h, err, NULL);
+        return;
+    }
+    gr_group_t *g = gr_gc_group_find(c, rq->GroupId);
+    if (rq->MemberEpoch == LEAVE_EPOCH || rq->MemberEpoch == LEAVE_STATIC_EPOCH) {
+        leave(c, g, rq, h);
+        return;
+    }
+    bool join = rq->MemberEpoch == 0;
+    if (!g) {
+        if (!join) {
+            hb_error(h, GR_KERR_GROUP_ID_NOT_FOUND, "Consumer group %.*s not found.", (int)rq->GroupId.len,
+                     rq->GroupId.ptr);
+            return;
+        }
+        g = gr_gc_group_create(c, rq->GroupId);
+        if (!g) {
+            hb_error(h, GR_KERR_UNKNOWN_SERVER_ERROR, NULL);
+            return;
+        }
+    }
+    if (!g->cg) {
+        /* A classic group becomes a consumer group only while it has no
+         * members (its committed offsets stay): mixing both protocols in
+         * one group is refused, as Kafka does with migration disabled. */
+        if (g->nmembers > 0 || g->npending > 0 || !join) {
+            hb_error(h, GR_KERR_GROUP_ID_NOT_FOUND, "Group %s is not a consumer group.", g->id);
+            return;
+        }
+        gr_log(GR_LOG_INFO, "group", "group %s becomes a consumer group (KIP-848)", g->id);
+        cg_new(g);
+    }
+    gr_cgroup_t *cg = g->cg;
+    bool bump = false;
+    gr_cmember_t *m = NULL;
+    if (join) {
+        gr_cmember_t *sm = static_find(cg, rq->InstanceId);
+        if (sm && sm->epoch != LEAVE_STATIC_EPOCH && !gr_gc_str_is(sm->id, rq->MemberId)) {
+            hb_error(h, GR_KERR_UNRELEASED_INSTANCE_ID, "Static member %s with instance id %.*s is not released yet.",
+                     sm->id, (int)rq->InstanceId.len, rq->InstanceId.ptr);
+            return;
+        }
+        m = member_find(cg, rq->MemberId);
+        if (sm && sm != m) {
+            /* A static member comes back under a new member id: it takes
+             * the old one's place, epoch and partitions. */
+            char idbuf[23];
+            if (rq->MemberId.len <= 0)
+                new_member_id(idbuf);
+            char *old = sm->id;
+            sm->id = gr_gc_strdup(rq->MemberId.len > 0 ? rq->MemberId : gr_str(idbuf));
+            gr_log(GR_LOG_INFO, "group", "consumer group %s: static member %s replaces %s", g->id, sm->id, old);
+            free(old);
+            sm->epoch = sm->prev_epoch > 0 ? sm->prev_epoch : 0;
+            m = sm;
+        } else if (!m) {
+            if (cg->nmembers >= c->cfg.consumer_max_size) {
+                hb_error(h, GR_KERR_GROUP_MAX_SIZE_REACHED, "The consumer group has reached its maximum capacity of %d members.",
+                         c->cfg.consumer_max_size);
+                return;
+            }
+            m = xcalloc(1, sizeof *m);
+            m->cg = cg;
+            char idbuf[23];
+            if (rq->MemberId.len <= 0)
+                new_member_id(idbuf);
+            m->id = gr_gc_strdup(rq->MemberId.len > 0 ? rq->MemberId : gr_str(idbuf));
+            m->instance_id = rq->InstanceId.len >= 0 ? gr_gc_strdup(rq->InstanceId) : NULL;
+            m->state = CM_STABLE;
+            gr_gc_timer_init(&m->session, session_timer_fn);
+            gr_gc_timer_init(&m->rebalance, rebalance_timer_fn);
+            gr_cmember_t **tail = &cg->members;
+            while (*tail)
+                tail = &(*tail)->next;
+            *tail = m;
+            cg->nmembers++;
+            bump = true;
+            gr_log(GR_LOG_INFO, "group", "consumer group %s: member %s joins", g->id, m->id);
+        }
+    } else {
+        m = member_find(cg, rq->MemberId);
+        if (!m) {
+            hb_error(h, GR_KERR_UNKNOWN_MEMBER_ID, "Member %.*s is not a member of group %s.", (int)rq->MemberId.len,
+                     rq->MemberId.ptr, g->id);
+            return;
+        }
+        if (rq->InstanceId.len >= 0 && (!m->instance_id || !gr_gc_str_is(m->instance_id, rq->InstanceId))) {
+            hb_error(h, GR_KERR_FENCED_INSTANCE_ID, "Static member %s is fenced.", m->id);
+            return;
+        }
+        /* Kafka's throwIfConsumerGroupMemberEpochIsInvalid. */
+        tpset_t owned_check = {0};
+        if (rq->MemberEpoch > m->epoch) {
+            hb_error(h, GR_KERR_FENCED_MEMBER_EPOCH,
+                     "The consumer group member has a greater member epoch (%d) than the one known by the group "
+                     "coordinator (%d). The member must abandon all its partitions and rejoin.",
+                     rq->MemberEpoch, m->epoch);
+            return;
+        }
+        if (rq->MemberEpoch < m->epoch) {
+            bool subset = rq->MemberEpoch == m->prev_epoch;
+            for (int32_t i = 0; subset && i < rq->TopicPartitions_count; i++)
+                for (int32_t j = 0; subset && j < rq->TopicPartitions[i].Partitions_count; j++)
+                    subset = tpset_has(&m->assigned, &rq->TopicPartitions[i].TopicId,
+                                       rq->TopicPartitions[i].Partitions[j]);
+            if (!subset) {
+                hb_error(h, GR_KERR_FENCED_MEMBER_EPOCH,
+                         "The consumer group member has a smaller member epoch (%d) than the one known by the group "
+                         "coordinator (%d). The member must abandon all its partitions and rejoin.",
+                         rq->MemberEpoch, m->epoch);
+                return;
+            }
+        }
+        (void)owned_check;
+    }
+    /* What the member tells about itself. */
+    if (rq->RebalanceTimeoutMs != -1)
+        m->rebalance_timeout_ms = rq->RebalanceTimeoutMs;
+    if (rq->SubscribedTopicNames_count >= 0 && set_subscription(m, rq)) {
+        bump = true;
+        gr_log(GR_LOG_INFO, "group", "consumer group %s: member %s changes its subscription", g->id, m->id);
+    }
+    if (rq->ServerAssignor.len >= 0 && !gr_gc_str_is(m->assignor, rq->ServerAssignor)) {
+        free(m->assignor);
+        m->assignor = gr_gc_strdup(rq->ServerAssignor);
+        bump = true;
+    }
+    if (rq->RackId.len >= 0 && !gr_gc_str_is(m->rack_id, rq->RackId)) {
+        free(m->rack_id);
+        m->rack_id = gr_gc_strdup(rq->RackId);
+    }
+    free(m->client_id);
+    m->client_id = gr_gc_strdup(cl->client_id);
+    free(m->client_host);
+    m->client_host = gr_gc_strdup(gr_str(cl->client_host ? cl->client_host : ""));
+    if (refresh_topics(cg, topic_fn, topic_arg))
+        bump = true;
+    if (bump) {
+        cg->group_epoch++;
+        sync_classic_view(cg);
+    }
+    if (cg->group_epoch > cg->assignment_epoch)
+        compute_target(c, cg);
+
+    /* Reconcile the member towards its target. */
+    tpset_t owned = {NULL, -1};
+    int32_t ocap = 0;
+    if (rq->TopicPartitions_count >= 0) {
+        owned.n = 0;
+        for (int32_t i = 0; i < rq->TopicPartitions_count; i++)
+            for (int32_t j = 0; j < rq->TopicPartitions[i].Partitions_count; j++)
+                tpset_push(&owned, &ocap, &rq->TopicPartitions[i].TopicId, rq->TopicPartitions[i].Partitions[j]);
+        tpset_sort(&owned);
+    }
+    tpset_t before = {0};
+    if (m->assigned.n) {
+        before.v = xcalloc((size_t)m->assigned.n, sizeof *before.v);
+        memcpy(before.v, m->assigned.v, (size_t)m->assigned.n * sizeof *before.v);
+        before.n = m->assigned.n;
+    }
+    int32_t old_epoch = m->epoch;
+    int old_state = m->state;
+    reconcile(cg, m, &owned);
+    free(owned.v);
+    if (m->state == CM_UNREVOKED) {
+        if (old_state != CM_UNREVOKED || old_epoch != m->epoch || m->rebalance.idx < 0) {
+            m->rebalance_epoch = m->epoch;
+            gr_gc_timer_arm(c, &m->rebalance, m->rebalance_timeout_ms);
+        }
+    } else {
+        gr_gc_timer_cancel(c, &m->rebalance);
+    }
+    gr_gc_timer_arm(c, &m->session, c->cfg.consumer_session_timeout_ms);
+
+    out->MemberId = gr_str(gr_arena_strndup(a, m->id, strlen(m->id)));
+    out->MemberEpoch = m->epoch;
+    out->HeartbeatIntervalMs = c->cfg.consumer_heartbeat_interval_ms;
+    bool full = join || (rq->RebalanceTimeoutMs != -1 && rq->SubscribedTopicNames_count >= 0 &&
+                         rq->TopicPartitions_count >= 0);
+    if (full || !tpset_eq(&before, &m->assigned))
+        fill_assignment(cg, m, h);
+    free(before.v);
+}
+
+/* ---- ConsumerGroupDescribe ---- */
+
+static void describe_parts(gr_cgroup_t *cg, const tpset_t *s, gr_arena_t *a,
+                           gr_ConsumerGroupDescribeResponse_Assignment *out)
+{
+    out->TopicPartitions = gr_arena_calloc(a, (size_t)s->n + 1, sizeof *out->TopicPartitions);
+    int32_t *parts = gr_arena_calloc(a, (size_t)s->n + 1, sizeof *parts);
+    if (!out->TopicPartitions || !parts)
+        return;
+    for (int32_t i = 0; i < s->n; i++) {
+        const tp_t *x = &s->v[i];
+        gr_ConsumerGroupDescribeResponse_TopicPartitions *tp =
+            out->TopicPartitions_count ? &out->TopicPartitions[out->TopicPartitions_count - 1] : NULL;
+        if (!tp || !gr_uuid_eq(&tp->TopicId, &x->tid)) {
+            const cg_topic_t *t = topic_by_id(cg, &x->tid);
+            tp = &out->TopicPartitions[out->TopicPartitions_count++];
+            tp->TopicId = x->tid;
+            tp->TopicName = t ? gr_str(gr_arena_strndup(a, t->name, strlen(t->name))) : gr_str("");
+            tp->Partitions = parts + i;
+        }
+        tp->Partitions[tp->Partitions_count++] = x->p;
+    }
+}
+
+static gr_str_t astr(gr_arena_t *a, const char *s)
+{
+    if (!s)
+        return gr_str(NULL);
+    char *p = gr_arena_strndup(a, s, strlen(s));
+    return p ? gr_str(p) : gr_str("");
+}
+
+void gr_gcoord_cg_describe(gr_gcoord_t *c, gr_str_t group_id, gr_arena_t *a,
+                           gr_ConsumerGroupDescribeResponse_DescribedGroup *out)
+{
+    memset(out, 0, sizeof *out);
+    out->GroupId = group_id;
+    out->GroupState = gr_str("");
+    out->AssignorName = gr_str("");
+    out->ErrorMessage = gr_str(NULL);
+    out->AuthorizedOperations = INT32_MIN;
+    int16_t err = group_id.len < 0 ? GR_KERR_INVALID_GROUP_ID : gr_gcoord_status(c, group_id);
+    if (err) {
+        out->ErrorCode = err;
+        return;
+    }
+    gr_group_t *g = gr_gc_group_find(c, group_id);
+    char msg[300];
+    if (!g || (!g->cg && !g->persisted)) {
+        snprintf(msg, sizeof msg, "Group %.*s not found.", group_id.len > 200 ? 200 : (int)group_id.len,
+                 group_id.ptr ? group_id.ptr : "");
+        out->ErrorCode = GR_KERR_GROUP_ID_NOT_FOUND;
+        out->ErrorMessage = astr(a, msg);
+        return;
+    }
+    if (!g->cg) {
+        snprintf(msg, sizeof msg, "Group %s is not a consumer group.", g->id);
+        out->ErrorCode = GR_KERR_GROUP_ID_NOT_FOUND;
+        out->ErrorMessage = astr(a, msg);
+        return;
+    }
+    gr_cgroup_t *cg = g->cg;
+    out->GroupState = gr_str(cg_state(cg));
+    out->GroupEpoch = cg->group_epoch;
+    out->AssignmentEpoch = cg->assignment_epoch;
+    out->AssignorName = astr(a, cg->assignor ? cg->assignor : c->cfg.consumer_assignor);
+    out->Members = gr_arena_calloc(a, (size_t)cg->nmembers + 1, sizeof *out->Members);
+    if (!out->Members)
+        return;
+    for (gr_cmember_t *m = cg->members; m; m = m->next) {
+        gr_ConsumerGroupDescribeResponse_Member *dm = &out->Members[out->Members_count++];
+        dm->MemberId = astr(a, m->id);
+        dm->InstanceId = astr(a, m->instance_id);
+        dm->RackId = astr(a, m->rack_id);
+        dm->MemberEpoch = m->epoch;
+        dm->ClientId = astr(a, m->client_id ? m->client_id : "");
+        dm->ClientHost = astr(a, m->client_host ? m->client_host : "");
+        dm->SubscribedTopicRegex = gr_str(""); /* as Kafka sends it */
+        dm->SubscribedTopicNames = gr_arena_calloc(a, (size_t)m->ntopics + 1, sizeof *dm->SubscribedTopicNames);
+        if (dm->SubscribedTopicNames)
+            for (int32_t i = 0; i < m->ntopics; i++)
+                dm->SubscribedTopicNames[dm->SubscribedTopicNames_count++] = astr(a, m->topics[i]);
+        describe_parts(cg, &m->assigned, a, &dm->Assignment);
+        describe_parts(cg, &m->target, a, &dm->TargetAssignment);
+    }
+}
+
+/* ---- what the classic code asks of consumer groups ---- */
+
+int16_t gr_gcoord_cg_classic_join(gr_gcoord_t *c, gr_str_t group_id)
+{
+    gr_group_t *g = gr_gc_group_find(c, group_id);
+    if (!g || !g->cg)
+        return 0;
+    if (g->cg->nmembers > 0)
+        return GR_KERR_INCONSISTENT_GROUP_PROTOCOL;
+    /* An empty consumer group becomes a classic group again; its committed
+     * offsets stay. */
+    gr_log(GR_LOG_INFO, "group", "empty consumer group %s becomes a classic group", g->id);
+    gr_cg_free(c, g);
+    free(g->protocol_type);
+    g->protocol_type = NULL;
+    for (int32_t i = 0; i < g->nsubscribed; i++)
+        free(g->subscribed[i]);
+    free(g->subscribed);
+    g->subscribed = NULL;
+    g->nsubscribed = 0;
+    g->subscribed_known = false;
+    return 0;
+}
+
+const char *gr_cg_state_name(const gr_group_t *g)
+{
+    return g->cg ? cg_state(g->cg) : NULL;
+}
+
+int16_t gr_cg_validate_commit(gr_group_t *g, gr_str_t member_id, int32_t epoch, int16_t api_version)
+{
+    gr_cgroup_t *cg = g->cg;
+    /* An admin client or a consumer without group management may commit
+     * for an empty group. */
+    if (epoch < 0 && cg->nmembers == 0)
+        return 0;
+    gr_cmember_t *m = member_find(cg, member_id);
+    if (!m)
+        return GR_KERR_UNKNOWN_MEMBER_ID;
+    if (api_version < 9)
+        return GR_KERR_UNSUPPORTED_VERSION;
+    if (epoch != m->epoch)
+        return GR_KERR_STALE_MEMBER_EPOCH;
+    return 0;
+}
+
+int16_t gr_cg_validate_fetch(gr_group_t *g, gr_str_t member_id, int32_t epoch)
+{
+    if (epoch == -1)
+        return 0;
+    gr_cmember_t *m = member_find(g->cg, member_id);
+    if (!m)
+        return GR_KERR_UNKNOWN_MEMBER_ID;
+    if (epoch != m->epoch)
+        return GR_KERR_STALE_MEMBER_EPOCH;
+    return 0;
+}
+
+const char *gr_gcoord_cg_state(gr_gcoord_t *c, gr_str_t group_id)
+{
+    gr_group_t *g = gr_gc_group_find(c, group_id);
+    return g && g->cg ? cg_state(g->cg) : NULL;
+}
+
+int32_t gr_gcoord_cg_epoch(gr_gcoord_t *c, gr_str_t group_id)
+{
+    gr_group_t *g = gr_gc_group_find(c, group_id);
+    return g && g->cg ? g->cg->group_epoch : -1;
+}
