@@ -58,6 +58,8 @@ def test_kafka_consumer_groups_tool(broker_factory, topic_name):
         for r in offsets.values():
             assert r["CURRENT-OFFSET"] == "8" and r["LOG-END-OFFSET"] == "10" and r["LAG"] == "2", described
             assert r["CLIENT-ID"] == "tool-member" and r["HOST"].endswith("127.0.0.1"), described
+        members = rows(groups_tool(b, "--describe", "--group", group, "--members").stdout)
+        assert len(members) == 1 and members[0]["CLIENT-ID"] == "tool-member" and members[0]["#PARTITIONS"] == "3"
         state = rows(groups_tool(b, "--describe", "--group", group, "--state").stdout)
         assert state[0]["STATE"] == "Stable" and state[0]["ASSIGNMENT-STRATEGY"] == "range", state
         assert state[0]["#MEMBERS"] == "1"
