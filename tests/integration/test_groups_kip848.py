@@ -1,0 +1,396 @@
+"""KIP-848 consumer groups (group.protocol=consumer): ConsumerGroupHeartbeat and
+ConsumerGroupDescribe with server-side assignment.
+
+- Kafka's Java consumer with group.protocol=consumer (tests/java/client `group-member`): two
+  members split a 6-partition topic and read everything once, a third member takes partitions
+  only after their owners revoked them, a leaving member's partitions move at once.
+- Raw protocol (kafka_proto): the same join / reconcile / revoke / leave heartbeat sequence
+  against the reference Apache Kafka 4.1.1 and Gregor gives the same errors, epochs, states
+  and assignment shapes; on Gregor alone: static members, session and rebalance timeouts,
+  the range assignor, OffsetCommit/OffsetFetch member epochs, classic and consumer protocols
+  not mixed in one group.
+- @platformatic/kafka with groupProtocol: 'consumer' (tests/node/group_platformatic848.js).
+
+Gregor keeps consumer-group membership in memory (see docs/groups.md)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from group_helpers import LineReader, group_name, produce_spread
+from helpers import die_with_parent, unique_name, wait_until
+from kafka_proto import KafkaClient
+from test_broker_confluent import create_topic
+from test_differential import Diffs, pair  # noqa: F401 - the pair fixture
+
+NONE = 0
+NOT_COORDINATOR = 16
+INCONSISTENT_GROUP_PROTOCOL = 23
+UNKNOWN_MEMBER_ID = 25
+UNSUPPORTED_VERSION = 35
+INVALID_REQUEST = 42
+GROUP_ID_NOT_FOUND = 69
+MEMBER_ID_REQUIRED = 79
+FENCED_MEMBER_EPOCH = 110
+UNRELEASED_INSTANCE_ID = 111
+UNSUPPORTED_ASSIGNOR = 112
+STALE_MEMBER_EPOCH = 113
+
+KIP848_CONFIG = {
+    "group.initial.rebalance.delay.ms": 0,
+    "group.consumer.min.session.timeout.ms": 3000,
+    "group.consumer.session.timeout.ms": 3000,
+    "group.consumer.min.heartbeat.interval.ms": 500,
+    "group.consumer.heartbeat.interval.ms": 500,
+}
+
+
+# --------------------------------------------------------------------------- raw protocol
+
+
+class Side:
+    """One broker for the raw scenarios: a connection, topic creation, coordinator wait."""
+
+    def __init__(self, host: str, port: int):
+        self.conn = KafkaClient(host, port, timeout=30, client_id="kip848")
+
+    def send(self, api: str, version: int, body: dict) -> dict:
+        return self.conn.send(api, version, body)
+
+    def create_topic(self, name: str, partitions: int) -> None:
+        r = self.send("CreateTopics", 5, {"Topics": [{"Name": name, "NumPartitions": partitions,
+                                                       "ReplicationFactor": 1, "Assignments": [], "Configs": []}],
+                                           "TimeoutMs": 10000})
+        assert r["Topics"][0]["ErrorCode"] == NONE, r
+        wait_until(lambda: self.send("Metadata", 12, {"Topics": [{"TopicId": uuid.UUID(int=0), "Name": name}],
+                                                      "AllowAutoTopicCreation": False,
+                                                      "IncludeTopicAuthorizedOperations": False}
+                                     )["Topics"][0]["ErrorCode"] == NONE, timeout=20, message=f"topic {name}")
+
+    def wait_coordinator(self, group: str, topics: list[str] = ()) -> None:
+        """Until the group has a coordinator that sees `topics`: Kafka's group coordinator learns
+        of a new topic a little after Metadata does, so a probe group joins until it gets them."""
+        wait_until(lambda: self.send("FindCoordinator", 4, {"KeyType": 0, "CoordinatorKeys": [group]}
+                                     )["Coordinators"][0]["ErrorCode"] == NONE, timeout=30, message="a coordinator")
+        probe = group + "-probe"
+        for topic in topics:
+            def sees():
+                r = self.join(probe, [topic])
+                assert r["ErrorCode"] == NONE, r
+                self.hb(probe, MemberEpoch=-1, MemberId=r["MemberId"])
+                return parts(r)
+            wait_until(sees, timeout=30, interval=0.2, message=f"the coordinator seeing {topic}")
+
+    def hb(self, group: str, **kw) -> dict:
+        body = {"GroupId": group, "MemberId": "", "MemberEpoch": 0, "InstanceId": None, "RackId": None,
+                "RebalanceTimeoutMs": -1, "SubscribedTopicNames": None, "ServerAssignor": None,
+                "TopicPartitions": None}
+        body.update(kw)
+        return self.send("ConsumerGroupHeartbeat", 0, body)
+
+    def join(self, group: str, topics: list[str], **kw) -> dict:
+        return self.hb(group, MemberEpoch=0, RebalanceTimeoutMs=kw.pop("RebalanceTimeoutMs", 30000),
+                       SubscribedTopicNames=topics, TopicPartitions=[], **kw)
+
+    def describe(self, group: str) -> dict:
+        return self.send("ConsumerGroupDescribe", 0, {"GroupIds": [group], "IncludeAuthorizedOperations": False}
+                         )["Groups"][0]
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def parts(resp: dict) -> list[int] | None:
+    a = resp.get("Assignment")
+    if a is None:
+        return None
+    return sorted(p for t in a["TopicPartitions"] for p in t["Partitions"])
+
+
+def owned(resp_assignment: dict | None) -> list[dict]:
+    return [] if resp_assignment is None else [
+        {"TopicId": t["TopicId"], "Partitions": t["Partitions"]} for t in resp_assignment["TopicPartitions"]]
+
+
+def scenario(side: Side, topic: str, group: str) -> list[tuple[str, object]]:
+    """Joins, a second member (revocation first), a fenced epoch, a leave; records what happens
+    with member ids replaced by labels."""
+    obs: list[tuple[str, object]] = []
+    side.create_topic(topic, 6)
+    side.wait_coordinator(group, [topic])
+
+    def rec(step, r, with_parts=True):
+        obs.append((step, (r["ErrorCode"], r["MemberEpoch"], parts(r) if with_parts else None,
+                           r.get("HeartbeatIntervalMs", 0) > 0)))
+        return r
+
+    rec("unknown group", side.hb(group, MemberEpoch=1, MemberId="nobody"))
+    rec("no rebalance timeout", side.hb(group, MemberEpoch=0))
+    rec("null owned at join", side.hb(group, MemberEpoch=0, RebalanceTimeoutMs=30000))
+    rec("bad assignor", side.join(group, [topic], ServerAssignor="nope"))
+    rec("no member id", side.hb(group, MemberEpoch=3))
+    r1 = rec("m1 joins", side.join(group, [topic]))
+    m1, a1 = r1["MemberId"], r1["Assignment"]
+    obs.append(("m1 id length", len(m1)))
+    d = side.describe(group)
+    obs.append(("state after m1", (d["GroupState"], d["GroupEpoch"], d["AssignmentEpoch"], d["AssignorName"])))
+    r2 = rec("m2 joins", side.join(group, [topic]))
+    m2 = r2["MemberId"]
+    d = side.describe(group)
+    obs.append(("state after m2", (d["GroupState"], d["GroupEpoch"], d["AssignmentEpoch"])))
+    labels = {m1: "m1", m2: "m2"}
+    obs.append(("members", sorted((labels[m["MemberId"]], m["MemberEpoch"],
+                                   sorted(p for t in m["Assignment"]["TopicPartitions"] for p in t["Partitions"]),
+                                   sorted(p for t in m["TargetAssignment"]["TopicPartitions"]
+                                          for p in t["Partitions"]))
+                                  for m in d["Members"])))
+    rec("m2 waits", side.hb(group, MemberEpoch=2, MemberId=m2))
+    r = rec("m1 told to revoke", side.hb(group, MemberEpoch=1, MemberId=m1, TopicPartitions=owned(a1)))
+    rec("m1 still owns", side.hb(group, MemberEpoch=1, MemberId=m1, TopicPartitions=owned(a1)))
+    rec("m2 still waits", side.hb(group, MemberEpoch=2, MemberId=m2, TopicPartitions=[]))
+    rec("m1 revoked", side.hb(group, MemberEpoch=1, MemberId=m1, TopicPartitions=owned(r["Assignment"])))
+    r = rec("m2 gets its partitions", side.hb(group, MemberEpoch=2, MemberId=m2))
+    rec("m2 acknowledges", side.hb(group, MemberEpoch=2, MemberId=m2, TopicPartitions=owned(r["Assignment"])))
+    d = side.describe(group)
+    obs.append(("state stable", (d["GroupState"], d["GroupEpoch"], d["AssignmentEpoch"])))
+    rec("m1 epoch ahead", side.hb(group, MemberEpoch=7, MemberId=m1), with_parts=False)
+    rec("m1 old epoch, not a subset", side.hb(group, MemberEpoch=1, MemberId=m1,
+                                              TopicPartitions=owned(a1)), with_parts=False)
+    rec("m1 previous epoch, subset", side.hb(group, MemberEpoch=1, MemberId=m1, TopicPartitions=[]))
+    # OffsetCommit v9 / OffsetFetch v9 with member epochs.
+    commit = {"GroupId": group, "MemberId": m1, "GroupInstanceId": None, "RetentionTimeMs": -1,
+              "Topics": [{"Name": topic, "Partitions": [{"PartitionIndex": 0, "CommittedOffset": 0,
+                                                         "CommittedLeaderEpoch": -1, "CommittedMetadata": ""}]}]}
+    for label, version, epoch, member in (("commit stale", 9, 1, m1), ("commit", 9, 2, m1),
+                                          ("commit v8", 8, 2, m1), ("commit unknown member", 9, 2, "x")):
+        r = side.send("OffsetCommit", version, dict(commit, GenerationIdOrMemberEpoch=epoch, MemberId=member))
+        obs.append((label, r["Topics"][0]["Partitions"][0]["ErrorCode"]))
+    for label, epoch in (("fetch stale", 1), ("fetch", 2), ("fetch admin", -1)):
+        r = side.send("OffsetFetch", 9, {"Groups": [{"GroupId": group, "MemberId": m1 if epoch >= 0 else None,
+                                                     "MemberEpoch": epoch, "Topics": None}],
+                                         "RequireStable": False})
+        obs.append((label, r["Groups"][0]["ErrorCode"]))
+    # The classic APIs see the group as Kafka shows it.
+    r = side.send("DescribeGroups", 5, {"Groups": [group], "IncludeAuthorizedOperations": False})
+    obs.append(("DescribeGroups", (r["Groups"][0]["ErrorCode"], r["Groups"][0]["GroupState"])))
+    r = side.send("ListGroups", 5, {"StatesFilter": [], "TypesFilter": ["consumer"]})
+    obs.append(("ListGroups", [(g["GroupState"], g["GroupType"], g["ProtocolType"]) for g in r["Groups"]
+                               if g["GroupId"] == group]))
+    rec("m2 leaves", side.hb(group, MemberEpoch=-1, MemberId=m2))
+    rec("m2 leaves again", side.hb(group, MemberEpoch=-1, MemberId=m2))
+    r = rec("m1 takes over: revoke nothing, wait for nothing", side.hb(group, MemberEpoch=2, MemberId=m1))
+    rec("m1 acknowledges", side.hb(group, MemberEpoch=r["MemberEpoch"], MemberId=m1,
+                                   TopicPartitions=owned(r["Assignment"])))
+    rec("m1 leaves", side.hb(group, MemberEpoch=-1, MemberId=m1))
+    d = side.describe(group)
+    obs.append(("state empty", (d["GroupState"], d["GroupEpoch"], len(d["Members"]))))
+    r = side.send("ListGroups", 5, {"StatesFilter": ["empty"], "TypesFilter": []})
+    obs.append(("ListGroups empty", [g["GroupType"] for g in r["Groups"] if g["GroupId"] == group]))
+    return obs
+
+
+def test_heartbeat_sequence_matches_kafka(pair):
+    """The same raw ConsumerGroupHeartbeat sequence against Apache Kafka 4.1.1 and Gregor."""
+    topic = unique_name("k848")
+    runs = {}
+    for side in (pair.kafka, pair.gregor):
+        s = Side(side.host, side.port)
+        try:
+            runs[side.name] = scenario(s, topic, group_name("k848"))
+        finally:
+            s.close()
+    d = Diffs("ConsumerGroupHeartbeat sequence")
+    k, g = dict(runs["kafka"]), dict(runs["gregor"])
+    assert list(k) == list(g)
+    for step in k:
+        d.eq(step, k[step], g[step])
+    d.check()
+
+
+@pytest.fixture
+def kbroker(broker_factory):
+    return broker_factory(config=KIP848_CONFIG)
+
+
+@pytest.fixture
+def side(kbroker):
+    s = Side(kbroker.host, kbroker.port)
+    yield s
+    s.close()
+
+
+def test_static_members_and_instance_ids(side):
+    topic, group = unique_name("k848s"), group_name("k848s")
+    side.create_topic(topic, 4)
+    side.wait_coordinator(group)
+    a = side.join(group, [topic], InstanceId="i1")
+    assert a["ErrorCode"] == NONE and parts(a) == [0, 1, 2, 3]
+    r = side.join(group, [topic], InstanceId="i1")
+    assert r["ErrorCode"] == UNRELEASED_INSTANCE_ID, r
+    r = side.hb(group, MemberEpoch=-2, MemberId=a["MemberId"], InstanceId="i1")
+    assert (r["ErrorCode"], r["MemberEpoch"]) == (NONE, -2)
+    # The instance comes back under a new member id and keeps its partitions, no rebalance.
+    b = side.join(group, [topic], InstanceId="i1")
+    assert b["ErrorCode"] == NONE and b["MemberId"] != a["MemberId"] and parts(b) == [0, 1, 2, 3], b
+    assert side.describe(group)["GroupEpoch"] == 1
+    r = side.hb(group, MemberEpoch=b["MemberEpoch"], MemberId=a["MemberId"])
+    assert r["ErrorCode"] == UNKNOWN_MEMBER_ID
+
+
+def test_session_and_rebalance_timeouts(side):
+    """A member that stops heartbeating is removed after group.consumer.session.timeout.ms; a
+    member that does not revoke within its rebalance timeout is removed and its partitions go."""
+    topic, group = unique_name("k848t"), group_name("k848t")
+    side.create_topic(topic, 4)
+    side.wait_coordinator(group)
+    a = side.join(group, [topic], RebalanceTimeoutMs=1500)
+    b = side.join(group, [topic])
+    assert parts(a) == [0, 1, 2, 3] and parts(b) == []
+    r = side.hb(group, MemberEpoch=1, MemberId=a["MemberId"], TopicPartitions=owned(a["Assignment"]))
+    assert len(parts(r)) == 2 and r["MemberEpoch"] == 1  # revoke two, keep the epoch
+    t0 = time.monotonic()
+
+    def b_has_all():
+        r = side.hb(group, MemberEpoch=2, MemberId=b["MemberId"], TopicPartitions=[])
+        assert r["ErrorCode"] == NONE, r
+        return r["Assignment"] is not None and parts(r) == [0, 1, 2, 3]
+    # a never revokes: after 1.5 s it is out and b, heartbeating, gets everything.
+    wait_until(b_has_all, timeout=10, interval=0.3, message="b owning every partition")
+    assert 1.0 < time.monotonic() - t0 < 6
+    r = side.hb(group, MemberEpoch=1, MemberId=a["MemberId"])
+    assert r["ErrorCode"] == UNKNOWN_MEMBER_ID
+    # b stops heartbeating: the 3 s session timeout empties the group.
+    wait_until(lambda: side.describe(group)["GroupState"] == "Empty", timeout=10, interval=0.3,
+               message="the group empty after the session timeout")
+
+
+def test_range_assignor_and_subscriptions(side):
+    t1, t2, group = unique_name("k848r"), unique_name("k848r"), group_name("k848r")
+    side.create_topic(t1, 3)
+    side.create_topic(t2, 2)
+    side.wait_coordinator(group)
+    a = side.join(group, [t1, t2], ServerAssignor="range", MemberId="member-a")
+    assert a["MemberId"] == "member-a" and len(parts(a)) == 5
+    b = side.join(group, [t1], ServerAssignor="range", MemberId="member-b")
+    d = side.describe(group)
+    assert d["AssignorName"] == "range"
+    target = {m["MemberId"]: sorted((t["TopicName"], p) for t in m["TargetAssignment"]["TopicPartitions"]
+                                    for p in t["Partitions"]) for m in d["Members"]}
+    # t1 split in ranges over a and b (sorted by member id), t2 only to its subscriber a.
+    assert target["member-a"] == sorted([(t1, 0), (t1, 1), (t2, 0), (t2, 1)])
+    assert target["member-b"] == [(t1, 2)]
+    assert b["ErrorCode"] == NONE
+    # A subscription change bumps the group epoch.
+    e = d["GroupEpoch"]
+    r = side.hb(group, MemberEpoch=b["MemberEpoch"], MemberId="member-b", SubscribedTopicNames=[t1, t2])
+    assert r["ErrorCode"] == NONE and side.describe(group)["GroupEpoch"] == e + 1
+
+
+def test_classic_and_consumer_not_mixed(side):
+    topic, group = unique_name("k848m"), group_name("k848m")
+    side.create_topic(topic, 2)
+    side.wait_coordinator(group)
+    join = {"GroupId": group, "SessionTimeoutMs": 10000, "RebalanceTimeoutMs": 10000, "MemberId": "",
+            "GroupInstanceId": None, "ProtocolType": "consumer",
+            "Protocols": [{"Name": "range", "Metadata": b"\x00\x00\x00\x00\x00\x00\xff\xff\xff\xff"}]}
+    a = side.join(group, [topic])
+    assert side.send("JoinGroup", 5, join)["ErrorCode"] == INCONSISTENT_GROUP_PROTOCOL
+    side.hb(group, MemberEpoch=-1, MemberId=a["MemberId"])
+    # Empty: the group may change protocol (its offsets stay).
+    r = side.send("JoinGroup", 5, join)
+    assert r["ErrorCode"] == MEMBER_ID_REQUIRED
+    r = side.send("JoinGroup", 5, dict(join, MemberId=r["MemberId"]))
+    assert r["ErrorCode"] == NONE
+    r = side.join(group, [topic])
+    assert r["ErrorCode"] == GROUP_ID_NOT_FOUND and "not a consumer group" in r["ErrorMessage"]
+    d = side.describe(group)
+    assert d["ErrorCode"] == GROUP_ID_NOT_FOUND
+
+
+# --------------------------------------------------------------------------- Java
+
+
+class JavaConsumer848:
+    """`group-member` (tests/java/client) with group.protocol=consumer."""
+
+    def __init__(self, bootstrap: str, topic: str, group: str, jar, java: str):
+        cmd = [java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar", str(jar), "group-member",
+               "--bootstrap", bootstrap, "--topic", topic, "--group", group, "--timeout-ms", "90000",
+               "--config", "group.protocol=consumer"]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     text=True, preexec_fn=die_with_parent)
+        self.out = LineReader(self.proc)
+
+    def lines(self) -> list[dict]:
+        return self.out.read()
+
+    def assignment(self) -> set[int]:
+        a = [x["assigned"] for x in self.lines() if "assigned" in x]
+        return set(a[-1]) if a else set()
+
+    def history(self) -> list[set[int]]:
+        return [set(x["assigned"]) for x in self.lines() if "assigned" in x]
+
+    def records(self) -> list[tuple[int, int]]:
+        return [(x["partition"], x["offset"]) for x in self.lines() if "offset" in x]
+
+    def stop(self) -> None:
+        self.proc.stdin.write("stop\n")
+        self.proc.stdin.flush()
+        wait_until(lambda: any(x.get("stopped") for x in self.lines()), timeout=30, message="the member stopped")
+        self.proc.wait(timeout=30)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def test_java_consumer_protocol(kbroker, topic_name, java_client):
+    from kafka_ref import java_bin
+    b = kbroker.bootstrap
+    create_topic(b, topic_name, partitions=6)
+    group = group_name("j848")
+    a = JavaConsumer848(b, topic_name, group, java_client.jar, java_bin())
+    c = JavaConsumer848(b, topic_name, group, java_client.jar, java_bin())
+    d = None
+    try:
+        wait_until(lambda: len(a.assignment()) == 3 and len(c.assignment()) == 3 and
+                   a.assignment() | c.assignment() == set(range(6)), timeout=60,
+                   message="two Java consumer-protocol members with 3 partitions each")
+        total = produce_spread(b, topic_name, 6, 20)
+        wait_until(lambda: len(a.records()) + len(c.records()) >= total, timeout=30, message=f"{total} records")
+        both = a.records() + c.records()
+        assert len(both) == total and len(set(both)) == total
+        # A third member: partitions move only after their owner gave them up, so the
+        # assignments the members report never overlap at any moment.
+        d = JavaConsumer848(b, topic_name, group, java_client.jar, java_bin())
+        wait_until(lambda: [len(m.assignment()) for m in (a, c, d)] == [2, 2, 2] and
+                   a.assignment() | c.assignment() | d.assignment() == set(range(6)), timeout=60,
+                   message="three members with 2 partitions each")
+        side = Side(kbroker.host, kbroker.port)
+        try:
+            g = side.describe(group)
+            assert g["GroupState"] == "Stable" and len(g["Members"]) == 3
+            assert len({m["MemberEpoch"] for m in g["Members"]}) == 1
+        finally:
+            side.close()
+        more = produce_spread(b, topic_name, 6, 5, tag="more")
+        wait_until(lambda: len(a.records()) + len(c.records()) + len(d.records()) >= total + more, timeout=30,
+                   message="the new records")
+        allr = a.records() + c.records() + d.records()
+        assert len(set(allr)) == total + more
+        t0 = time.monotonic()
+        c.stop()  # commits, then leaves with epoch -1
+        wait_until(lambda: len(a.assignment()) + len(d.assignment()) == 6 and
+                   a.assignment() | d.assignment() == set(range(6)), timeout=20,
+                   message="the leaver's partitions moved")
+        assert time.monotonic() - t0 < 10
+    finally:
+        for m in (a, c, d):
+            if m is not None:
+                m.kill()
