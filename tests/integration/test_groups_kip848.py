@@ -394,3 +394,18 @@ def test_java_consumer_protocol(kbroker, topic_name, java_client):
         for m in (a, c, d):
             if m is not None:
                 m.kill()
+
+
+# --------------------------------------------------------------------------- @platformatic/kafka
+
+
+def test_platformatic_consumer_protocol(kbroker, topic_name, node):
+    """@platformatic/kafka 1.35 speaks ConsumerGroupHeartbeat with groupProtocol: 'consumer'."""
+    res = node("group_platformatic848", bootstrap=kbroker.bootstrap, topic=topic_name,
+               group=group_name("p848"), partitions=6, count=60, timeout=90)
+    ev = {x["event"]: x for x in res}
+    split = ev["split"]
+    assert sorted(len(a) for a in split["assignments"]) == [3, 3], split
+    assert set(split["assignments"][0]) | set(split["assignments"][1]) == set(range(6))
+    assert split["records"] == 60 and split["duplicates"] == 0
+    assert ev["after-leave"]["assignment"] == list(range(6))
