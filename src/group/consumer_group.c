@@ -716,8 +716,17 @@ void gr_gcoord_cg_heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_Con
         /* A classic group becomes a consumer group only while it has no
          * members (its committed offsets stay): mixing both protocols in
          * one group is refused, as Kafka does with migration disabled. */
-        if (g->nmembers > 0 || g->npending > 0 || !join) {
+        if (g->nmembers > 0 || g->npending > 0) {
             hb_error(h, GR_KERR_GROUP_ID_NOT_FOUND, "Group %s is not a consumer group.", g->id);
+            return;
+        }
+        if (!join) {
+            /* An empty group: after a restart, a consumer group comes back
+             * with its offsets only (membership is not persisted). The
+             * member must rejoin; GROUP_ID_NOT_FOUND would be fatal to the
+             * Java consumer. */
+            hb_error(h, GR_KERR_UNKNOWN_MEMBER_ID, "Member %.*s is not a member of group %s.",
+                     (int)rq->MemberId.len, rq->MemberId.ptr, g->id);
             return;
         }
         gr_log(GR_LOG_INFO, "group", "group %s becomes a consumer group (KIP-848)", g->id);

@@ -409,3 +409,38 @@ def test_platformatic_consumer_protocol(kbroker, topic_name, node):
     assert set(split["assignments"][0]) | set(split["assignments"][1]) == set(range(6))
     assert split["records"] == 60 and split["duplicates"] == 0
     assert ev["after-leave"]["assignment"] == list(range(6))
+
+
+def test_restart_members_rejoin(kbroker):
+    """Membership is in memory: after a restart a member's heartbeat gets UNKNOWN_MEMBER_ID, it
+    rejoins with epoch 0 and finds the group's committed offsets."""
+    topic, group = unique_name("k848x"), group_name("k848x")
+    s = Side(kbroker.host, kbroker.port)
+    try:
+        s.create_topic(topic, 2)
+        s.wait_coordinator(group)
+        a = s.join(group, [topic])
+        r = s.send("OffsetCommit", 9, {"GroupId": group, "GenerationIdOrMemberEpoch": a["MemberEpoch"],
+                                       "MemberId": a["MemberId"], "GroupInstanceId": None, "RetentionTimeMs": -1,
+                                       "Topics": [{"Name": topic, "Partitions": [
+                                           {"PartitionIndex": 1, "CommittedOffset": 7, "CommittedLeaderEpoch": -1,
+                                            "CommittedMetadata": "m"}]}]})
+        assert r["Topics"][0]["Partitions"][0]["ErrorCode"] == NONE
+    finally:
+        s.close()
+    kbroker.restart()
+    s = Side(kbroker.host, kbroker.port)
+    try:
+        s.wait_coordinator(group)
+        r = s.hb(group, MemberEpoch=a["MemberEpoch"], MemberId=a["MemberId"])
+        assert r["ErrorCode"] == UNKNOWN_MEMBER_ID, r
+        b = s.join(group, [topic], MemberId=a["MemberId"])
+        assert b["ErrorCode"] == NONE and parts(b) == [0, 1]
+        r = s.send("OffsetFetch", 9, {"Groups": [{"GroupId": group, "MemberId": b["MemberId"],
+                                                  "MemberEpoch": b["MemberEpoch"], "Topics": None}],
+                                      "RequireStable": False})
+        got = {(t["Name"], p["PartitionIndex"]): p["CommittedOffset"]
+               for t in r["Groups"][0]["Topics"] for p in t["Partitions"]}
+        assert got == {(topic, 1): 7}
+    finally:
+        s.close()
