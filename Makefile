@@ -29,7 +29,7 @@ SCHEMAS   := $(wildcard schemas/messages/*.json schemas/metadata/*.json)
 
 all: $(B)/gregor
 
-$(B)/gen/kafka_msgs.c $(B)/gen/kafka_msgs.h: tools/gen_protocol.py $(SCHEMAS)
+$(B)/gen/kafka_msgs.c $(B)/gen/kafka_msgs.h &: tools/gen_protocol.py $(SCHEMAS)
 	@mkdir -p $(B)/gen
 	python3 tools/gen_protocol.py $(B)/gen schemas/messages schemas/metadata
 
