@@ -16,6 +16,8 @@
 #include "base/log.h"
 #include "log/checkpoint.h"
 #include "log/cleaner_int.h"
+#include "log/log_io.h"
+#include "log/segment.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -33,6 +35,7 @@ void gr_cleaner_config_default(gr_cleaner_config_t *cfg)
     cfg->io_buffer_size = 512 << 10;
     cfg->io_buffer_load_factor = 0.9;
     cfg->io_max_bytes_per_second = 0;
+    cfg->producer_id_expiration_ms = 86400000;
 }
 
 void gr_cleaner_log_config_default(gr_cleaner_log_config_t *cfg)
@@ -99,6 +102,8 @@ void gr_cleaner_grade(const gr_plog_clean_view_t *v, int64_t checkpoint,
 
 static void entry_free(centry_t *e)
 {
+    if (e->unfinished)
+        gr_log_segment_unref(e->unfinished);
     free(e->topic);
     free(e->dir);
     free(e);
@@ -426,7 +431,7 @@ static int clean_one(gr_cleaner_t *c, cworker_t *w)
     centry_t *best = NULL;
     gr_cleaner_grade_t bg = {0};
     for (centry_t *e = c->entries; e; e = e->next) {
-        if (!e->plog || e->busy || atomic_load(&e->removed) || e->retry_ms > now)
+        if (!e->plog || e->busy || e->stuck || atomic_load(&e->removed) || e->retry_ms > now)
             continue;
         gr_plog_clean_view_t v;
         if (gr_plog_clean_view(e->plog, false, &v) != 0)
@@ -456,11 +461,22 @@ static int clean_one(gr_cleaner_t *c, cworker_t *w)
     }
     gr_cleaner_grade(&v, e->first_dirty, &e->cfg, now, e->tombstone_due_ms, &bg);
     e->busy = true;
+    gr_segment_t *unfinished = e->unfinished;
+    e->unfinished = NULL;
     pthread_mutex_unlock(&c->mu);
 
     int64_t t0 = gr_clock_mono_ms();
     cresult_t res;
-    rc = gr_cleaner_clean_log(w, e, &v, &bg, now, &res);
+    memset(&res, 0, sizeof res);
+    /* A segment an earlier cleaning swapped in but could not rename: its
+     * rename comes first (else this cleaning's swap file could take its
+     * name). finish_swap puts it back in e->unfinished if that fails. */
+    if (unfinished) {
+        rc = gr_cleaner_finish_swap(w, e, unfinished);
+        gr_log_segment_unref(unfinished);
+    }
+    if (rc == 0)
+        rc = gr_cleaner_clean_log(w, e, &v, &bg, now, &res);
     gr_plog_clean_view_free(&v);
     int64_t ms = gr_clock_mono_ms() - t0;
 
@@ -553,12 +569,17 @@ static void *cleaner_main(void *arg)
 
 /* ---- life cycle ---- */
 
+static bool config_ok(const gr_cleaner_config_t *cfg)
+{
+    return !(cfg->threads < 0 || cfg->threads > 64 || cfg->backoff_ms < 0 ||
+             cfg->dedupe_buffer_size < 1024 || cfg->io_buffer_size < 0 ||
+             !(cfg->io_buffer_load_factor > 0 && cfg->io_buffer_load_factor <= 1) ||
+             (cfg->threads > 0 && !cfg->wake));
+}
+
 int gr_cleaner_new(const gr_cleaner_config_t *cfg, const char *dir, gr_cleaner_t **out)
 {
-    if (cfg->threads < 0 || cfg->threads > 64 || cfg->backoff_ms < 0 ||
-        cfg->dedupe_buffer_size < 1024 || cfg->io_buffer_size < 0 ||
-        !(cfg->io_buffer_load_factor > 0 && cfg->io_buffer_load_factor <= 1) ||
-        (cfg->threads > 0 && !cfg->wake))
+    if (!config_ok(cfg))
         return GR_EINVAL;
     gr_cleaner_t *c = calloc(1, sizeof *c);
     if (!c)
@@ -603,6 +624,33 @@ int gr_cleaner_start(gr_cleaner_t *c)
     return 0;
 }
 
+int gr_cleaner_reconfigure(gr_cleaner_t *c, const gr_cleaner_config_t *cfg)
+{
+    gr_cleaner_config_t n = *cfg;
+    if (!n.wake) {
+        n.wake = c->cfg.wake;
+        n.wake_arg = c->cfg.wake_arg;
+    }
+    if (!n.clock_ms)
+        n.clock_ms = c->cfg.clock_ms;
+    if (!config_ok(&n))
+        return GR_EINVAL;
+    if (n.backoff_ms < 1)
+        n.backoff_ms = 1;
+    gr_cleaner_stop(c);
+    pthread_mutex_lock(&c->mu);
+    c->cfg = n;
+    c->stop = false;
+    c->kicked = true;
+    pthread_mutex_unlock(&c->mu);
+    pthread_mutex_lock(&c->thr_mu);
+    c->thr_start_us = 0;
+    c->thr_bytes = 0;
+    pthread_mutex_unlock(&c->thr_mu);
+    gr_log(GR_LOG_INFO, "cleaner", "log cleaner reconfigured");
+    return gr_cleaner_start(c);
+}
+
 void gr_cleaner_kick(gr_cleaner_t *c)
 {
     pthread_mutex_lock(&c->mu);
@@ -622,6 +670,19 @@ void gr_cleaner_stop(gr_cleaner_t *c)
     for (int i = 0; i < c->nthreads; i++)
         pthread_join(c->threads[i], NULL);
     c->nthreads = 0;
+    free(c->threads);
+    c->threads = NULL;
+    /* Renames a stop cut short are done here, on the loop thread, while the
+     * logs are still open (no thread runs any more: no lock needed). */
+    for (centry_t *e = c->entries; e; e = e->next) {
+        if (!e->unfinished)
+            continue;
+        if (e->plog && !atomic_load(&e->removed) &&
+            gr_cleaner_rename_final(e->plog, e->unfinished) == 0)
+            gr_log_io_fsync_dir(e->dir);
+        gr_log_segment_unref(e->unfinished);
+        e->unfinished = NULL;
+    }
 }
 
 void gr_cleaner_free(gr_cleaner_t *c)

@@ -17,7 +17,9 @@
  *      tombstone stamps its batch with horizon = now + delete.retention.ms
  *      in the baseTimestamp field, attribute bit 6; a later cleaning drops
  *      it), with offsets, timestamps, headers, codec and producer fields
- *      kept; batches that lose no record are copied byte for byte;
+ *      kept; batches that lose no record are copied byte for byte; the
+ *      last batch of each producer is kept, empty if need be (Kafka's
+ *      rule, so idempotent producers keep their sequences);
  *   3. swaps each group in crash-safely (cleaner_files.h), the in-memory
  *      list change on the event loop;
  *   4. records the range's end in <log dir>/cleaner-offset-checkpoint.
@@ -50,6 +52,10 @@ typedef struct gr_cleaner_config_s {
     int64_t io_buffer_size;        /* log.cleaner.io.buffer.size, split among the threads */
     double  io_buffer_load_factor; /* log.cleaner.io.buffer.load.factor: how full the map gets */
     double  io_max_bytes_per_second; /* reads + writes of all threads; <= 0 = unlimited */
+    /* producer.id.expiration.ms: the last batch of a producer active within
+     * this long is kept (empty if all its records went), as Kafka does, so
+     * idempotent producers keep their sequence numbers across a restart. */
+    int64_t producer_id_expiration_ms;
     int64_t (*clock_ms)(void);     /* wall clock; NULL = gr_clock_wall_ms */
     /* Asks the loop thread to call gr_cleaner_run_loop_work soon (any
      * thread; e.g. uv_async_send). Required when threads > 0. */
@@ -65,8 +71,8 @@ typedef struct gr_cleaner_log_config_s {
     int64_t delete_retention_ms;       /* delete.retention.ms */
 } gr_cleaner_log_config_t;
 
-/* Kafka's defaults: 1 thread, 15 s, 128 MiB, 512 KiB, 0.9, unlimited;
- * ratio 0.5, lags 0 and none, one day. */
+/* Kafka's defaults: 1 thread, 15 s, 128 MiB, 512 KiB, 0.9, unlimited, one
+ * day; ratio 0.5, lags 0 and none, one day. */
 void gr_cleaner_config_default(gr_cleaner_config_t *cfg);
 void gr_cleaner_log_config_default(gr_cleaner_log_config_t *cfg);
 
@@ -94,6 +100,12 @@ int gr_cleaner_start(gr_cleaner_t *c);
 void gr_cleaner_stop(gr_cleaner_t *c);
 /* After stop. */
 void gr_cleaner_free(gr_cleaner_t *c);
+/* New settings (the log.cleaner.* keys changed at run time, as Kafka's
+ * LogCleaner.reconfigure): the threads are stopped (a cleaning in progress
+ * is given up) and started again with cfg; registered logs and checkpoints
+ * stay. NULL wake / clock_ms keep the current ones. GR_EINVAL for bad
+ * settings (nothing changes). */
+int gr_cleaner_reconfigure(gr_cleaner_t *c, const gr_cleaner_config_t *cfg);
 
 /* Compacts plog (a log in the cleaner's directory, named topic-partition)
  * with cfg, or updates the settings of a registered log. The log must stay

@@ -93,8 +93,7 @@ static int breader_next(breader_t *r, const uint8_t **batch, gr_log_batch_hdr_t 
 
 /* ---- pass 1: the offset map ---- */
 
-static int map_batch(cworker_t *w, gr_cleaner_map_t *map, const uint8_t *b, size_t size,
-                     cresult_t *res)
+static int map_batch(cworker_t *w, gr_cleaner_map_t *map, const uint8_t *b, size_t size)
 {
     gr_record_iter_t it;
     int rc = gr_record_iter_init(&it, b, size, &w->scratch, 0);
@@ -102,7 +101,6 @@ static int map_batch(cworker_t *w, gr_cleaner_map_t *map, const uint8_t *b, size
         return rc;
     gr_record_t rec;
     while ((rc = gr_record_iter_next(&it, &rec)) == 1) {
-        res->st.records_read++;
         if (rec.key.len < 0)
             continue;
         if ((rc = gr_cleaner_map_put(map, rec.key.ptr, (size_t)rec.key.len, rec.offset)) != 0)
@@ -156,7 +154,7 @@ static int build_map(cworker_t *w, centry_t *e, const gr_plog_clean_view_t *v,
                        e->topic, e->partition, h.record_count);
                 return GR_ETOOBIG;
             }
-            if ((rc = map_batch(w, map, b, size, res)) != 0)
+            if ((rc = map_batch(w, map, b, size)) != 0)
                 return rc;
             *end = last + 1;
         }
@@ -177,7 +175,119 @@ typedef struct {
     size_t              nrecs, cap;
     gr_record_header_t *hdrs;
     size_t              hcap;
+    /* producer id -> base offset of its last batch below the map's end
+     * (open addressing, key -1 = empty), for keeping that batch */
+    int64_t            *pid_key, *pid_last;
+    size_t              pid_cap, pid_n;
+    int64_t             pid_expired_before; /* batches older than this do not count */
 } kept_t;
+
+static size_t pid_slot(const kept_t *k, int64_t pid)
+{
+    size_t i = (size_t)(((uint64_t)pid * 0x9e3779b97f4a7c15ULL) >> 7) & (k->pid_cap - 1);
+    while (k->pid_key[i] != -1 && k->pid_key[i] != pid)
+        i = (i + 1) & (k->pid_cap - 1);
+    return i;
+}
+
+static int pid_put(kept_t *k, int64_t pid, int64_t base)
+{
+    if (k->pid_n * 2 >= k->pid_cap) {
+        size_t cap = k->pid_cap ? k->pid_cap * 2 : 64;
+        int64_t *nk = malloc(cap * sizeof *nk), *nl = malloc(cap * sizeof *nl);
+        if (!nk || !nl) {
+            free(nk);
+            free(nl);
+            return GR_ENOMEM;
+        }
+        for (size_t i = 0; i < cap; i++)
+            nk[i] = -1;
+        kept_t nkp = {.pid_key = nk, .pid_last = nl, .pid_cap = cap};
+        for (size_t i = 0; i < k->pid_cap; i++)
+            if (k->pid_key[i] != -1) {
+                size_t j = pid_slot(&nkp, k->pid_key[i]);
+                nk[j] = k->pid_key[i];
+                nl[j] = k->pid_last[i];
+            }
+        free(k->pid_key);
+        free(k->pid_last);
+        k->pid_key = nk;
+        k->pid_last = nl;
+        k->pid_cap = cap;
+    }
+    size_t i = pid_slot(k, pid);
+    if (k->pid_key[i] == -1) {
+        k->pid_key[i] = pid;
+        k->pid_n++;
+    }
+    k->pid_last[i] = base;
+    return 0;
+}
+
+static bool is_last_of_producer(const kept_t *k, int64_t pid, int64_t base)
+{
+    if (pid < 0 || k->pid_cap == 0)
+        return false;
+    size_t i = pid_slot(k, pid);
+    return k->pid_key[i] == pid && k->pid_last[i] == base;
+}
+
+typedef struct {
+    kept_t *k;
+    int64_t end;
+    int     rc;
+} pid_scan_t;
+
+static void on_scan_batch(void *arg, const uint8_t *hdr61, int fd, int64_t pos)
+{
+    (void)fd;
+    (void)pos;
+    pid_scan_t *ps = arg;
+    gr_log_batch_hdr_t h;
+    gr_log_batch_hdr_parse(hdr61, &h);
+    if (ps->rc == 0 && h.producer_id >= 0 && h.base_offset < ps->end &&
+        h.max_ts >= ps->k->pid_expired_before)
+        ps->rc = pid_put(ps->k, h.producer_id, h.base_offset);
+}
+
+/* Notes the last batch of every producer in segs[0..n) below end: like
+ * Kafka, the cleaner keeps it (empty if need be) so that the producer's
+ * last sequence number survives for idempotence after a restart.
+ * Producers idle longer than producer.id.expiration.ms are let go. */
+static int scan_producers(kept_t *k, gr_plog_seg_info_t *segs, size_t n, int64_t end)
+{
+    pid_scan_t ps = {k, end, 0};
+    for (size_t i = 0; i < n && ps.rc == 0; i++) {
+        int rc = gr_log_segment_scan(segs[i].seg, 0, on_scan_batch, &ps);
+        if (rc)
+            return rc;
+    }
+    return ps.rc;
+}
+
+/* Kafka's DefaultRecordBatch.writeEmptyHeader: the batch's offsets,
+ * producer fields and epoch, no record. */
+static void put_empty_batch(gr_buf_t *out, const gr_batch_hdr_t *h)
+{
+    uint8_t b[GR_BATCH_HDR_SIZE];
+    memset(b, 0, sizeof b);
+    int16_t attr = (int16_t)(h->attributes & (GR_BATCH_ATTR_LOG_APPEND_TIME |
+                                              GR_BATCH_ATTR_TRANSACTIONAL | GR_BATCH_ATTR_CONTROL));
+    gr_wbe64(b + GR_BATCH_OFF_BASE_OFFSET, (uint64_t)h->base_offset);
+    gr_wbe32(b + GR_BATCH_OFF_LENGTH, GR_BATCH_HDR_SIZE - GR_LOG_OVERHEAD);
+    gr_wbe32(b + GR_BATCH_OFF_LEADER_EPOCH, (uint32_t)h->partition_leader_epoch);
+    b[GR_BATCH_OFF_MAGIC] = 2;
+    gr_wbe16(b + GR_BATCH_OFF_ATTRIBUTES, (uint16_t)attr);
+    gr_wbe32(b + GR_BATCH_OFF_LAST_OFFSET_DELTA, (uint32_t)h->last_offset_delta);
+    gr_wbe64(b + GR_BATCH_OFF_BASE_TIMESTAMP, (uint64_t)h->max_timestamp);
+    gr_wbe64(b + GR_BATCH_OFF_MAX_TIMESTAMP, (uint64_t)h->max_timestamp);
+    gr_wbe64(b + GR_BATCH_OFF_PRODUCER_ID, (uint64_t)h->producer_id);
+    gr_wbe16(b + GR_BATCH_OFF_PRODUCER_EPOCH, (uint16_t)h->producer_epoch);
+    gr_wbe32(b + GR_BATCH_OFF_BASE_SEQUENCE, (uint32_t)h->base_sequence);
+    gr_wbe32(b + GR_BATCH_OFF_RECORD_COUNT, 0);
+    gr_wbe32(b + GR_BATCH_OFF_CRC, gr_batch_crc_compute(b, sizeof b));
+    gr_buf_put(out, b, sizeof b);
+}
 
 static int kept_push(kept_t *k, const gr_record_t *r)
 {
@@ -252,8 +362,13 @@ static int filter_batch(cworker_t *w, kept_t *k, gr_cleaner_map_t *map, const ui
         gr_buf_put(out, b, size);
         return out->oom ? GR_ENOMEM : 0;
     }
-    if (k->nrecs == 0)
+    if (k->nrecs == 0) {
+        if (is_last_of_producer(k, h.producer_id, h.base_offset)) {
+            put_empty_batch(out, &h);
+            return out->oom ? GR_ENOMEM : 0;
+        }
         return 0;
+    }
 
     gr_batch_builder_t bb;
     gr_batch_builder_init(&bb, gr_batch_codec(&h));
@@ -328,9 +443,39 @@ static void stage_finish(gr_cleaner_t *c, loop_req_t *r)
     pthread_mutex_lock(&c->mu);
     gr_plog_t *plog = atomic_load(&r->entry->removed) ? NULL : r->entry->plog;
     pthread_mutex_unlock(&c->mu);
-    r->rc = 0;
-    if (plog && gr_plog_has_segment(plog, r->seg))
-        r->rc = gr_log_segment_rename_suffix(r->seg, GR_CLEANER_SWAP_SUFFIX, "");
+    r->rc = plog ? gr_cleaner_rename_final(plog, r->seg) : 0;
+}
+
+int gr_cleaner_rename_final(gr_plog_t *plog, gr_segment_t *seg)
+{
+    if (!gr_plog_has_segment(plog, seg))
+        return 0;
+    return gr_log_segment_rename_suffix(seg, GR_CLEANER_SWAP_SUFFIX, "");
+}
+
+int gr_cleaner_finish_swap(cworker_t *w, centry_t *e, gr_segment_t *seg)
+{
+    loop_req_t fin = {.fn = stage_finish, .entry = e, .seg = seg};
+    int rc = gr_cleaner_on_loop(w, &fin);
+    if (rc == 0) {
+        rc = gr_log_io_fsync_dir(e->dir);
+        if (rc == 0)
+            gr_cleaner_crash_point("renamed");
+        return rc;
+    }
+    /* Not renamed (a stop, or an error): the next cleaning of this log, or
+     * the stop, renames it first, so that no later cleaning writes a swap
+     * file over it. */
+    pthread_mutex_lock(&w->c->mu);
+    if (!e->unfinished) {
+        gr_log_segment_ref(seg);
+        e->unfinished = seg;
+    }
+    pthread_mutex_unlock(&w->c->mu);
+    if (rc != -ECANCELED)
+        gr_log(GR_LOG_ERROR, "cleaner", "%s: cannot give a cleaned segment its name: %s", e->dir,
+               gr_strerror(rc));
+    return rc;
 }
 
 /* Rewrites segs[0..n) into one segment and swaps it in. */
@@ -383,6 +528,7 @@ static int clean_group(cworker_t *w, centry_t *e, const char *dir, gr_plog_seg_i
         gr_log_segment_delete(out);
         return rc;
     }
+    gr_cleaner_crash_point("cleaned");
     gr_cleaner_throttle(w->c, (size_t)gr_log_segment_size(out));
 
     /* The durable intent: from here recovery completes the swap. */
@@ -394,6 +540,7 @@ static int clean_group(cworker_t *w, centry_t *e, const char *dir, gr_plog_seg_i
         return rc;
     }
 
+    gr_cleaner_crash_point("swap");
     gr_segment_t **old = malloc(n * sizeof *old);
     int64_t *sizes = malloc(n * sizeof *sizes);
     if (!old || !sizes) {
@@ -423,33 +570,39 @@ static int clean_group(cworker_t *w, centry_t *e, const char *dir, gr_plog_seg_i
     /* The log's references on old[] are ours now; no one else knows their
      * paths. Their files become *.deleted, durably, before the swap file
      * takes its final name (else a crash could leave both). */
-    bool renamed = true;
+    gr_cleaner_crash_point("installed");
     for (size_t i = 0; i < n; i++) {
         int r2 = gr_log_segment_rename_suffix(old[i], "", GR_CLEANER_DELETED_SUFFIX);
         if (r2) {
             gr_log(GR_LOG_ERROR, "cleaner", "%s: cannot rename %s: %s", dir,
                    gr_log_segment_log_path(old[i]), gr_strerror(r2));
-            renamed = false;
+            rc = r2;
         }
+        if (i == 0)
+            gr_cleaner_crash_point("deleting");
     }
-    rc = gr_log_io_fsync_dir(dir);
-    if (rc == 0 && renamed) {
-        loop_req_t fin = {.fn = stage_finish, .entry = e, .seg = out};
-        int r2 = gr_cleaner_on_loop(w, &fin);
-        if (r2 == 0)
-            rc = gr_log_io_fsync_dir(dir);
-        else if (r2 != -ECANCELED)
-            gr_log(GR_LOG_ERROR, "cleaner", "%s: cannot rename %s: %s (recovery finishes it)",
-                   dir, gr_log_segment_log_path(out), gr_strerror(r2));
-    }
-    /* Leftover names (a failed rename, a stop) are finished by recovery at
-     * the next open; the swap file is durable either way. */
-    if (rc == 0 && renamed)
+    if (rc == 0)
+        rc = gr_log_io_fsync_dir(dir);
+    if (rc == 0) {
+        /* The swap file is durable and the old files are durably *.deleted:
+         * they can go whatever happens next. */
+        gr_cleaner_crash_point("deleted");
+        rc = gr_cleaner_finish_swap(w, e, out);
         for (size_t i = 0; i < n; i++)
             gr_log_segment_delete(old[i]);
-    else
+    } else {
+        /* Some old files keep their names: renaming the swap file now could
+         * leave two segments with the same offsets after a crash. Recovery
+         * at the next start finishes it; until then this log waits. */
+        gr_log(GR_LOG_ERROR, "cleaner",
+               "%s: compaction stopped half way (%s); it completes at the next start", dir,
+               gr_strerror(rc));
+        pthread_mutex_lock(&w->c->mu);
+        e->stuck = true;
+        pthread_mutex_unlock(&w->c->mu);
         for (size_t i = 0; i < n; i++)
             gr_log_segment_close(old[i]);
+    }
     res->st.segments_in += n;
     res->st.segments_out++;
     gr_log_segment_unref(out);
@@ -477,6 +630,9 @@ int gr_cleaner_clean_log(cworker_t *w, centry_t *e, gr_plog_clean_view_t *v,
     while (rc == 0 && m < v->n && v->segs[m].base < end)
         m++;
     kept_t k = {0};
+    k.pid_expired_before = now - w->c->cfg.producer_id_expiration_ms;
+    if (rc == 0 && m > 0)
+        rc = scan_producers(&k, v->segs, m, end);
     const gr_plog_config_t *pcfg = &v->cfg;
     for (size_t i = 0; rc == 0 && i < m;) {
         size_t j = i + 1;
@@ -495,6 +651,8 @@ int gr_cleaner_clean_log(cworker_t *w, centry_t *e, gr_plog_clean_view_t *v,
     }
     free(k.recs);
     free(k.hdrs);
+    free(k.pid_key);
+    free(k.pid_last);
     gr_cleaner_map_free(&map);
     if (rc == 0)
         res->end_offset = end;

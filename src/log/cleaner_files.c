@@ -7,6 +7,7 @@
 #include "log/log_io.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -16,6 +17,23 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+void gr_cleaner_crash_point(const char *name)
+{
+    const char *list = getenv("GREGOR_TEST_CLEANER_CRASH");
+    if (!list || !*list)
+        return;
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == n && memcmp(p, name, n) == 0) {
+            gr_log(GR_LOG_WARN, "cleaner", "test crash point '%s' reached: SIGKILL", name);
+            raise(SIGKILL);
+        }
+        p += len + (comma ? 1 : 0);
+    }
+}
 
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -139,6 +157,7 @@ static int complete_swap(const char *dir, int64_t base, const i64s_t *logs)
     }
     if ((rc = gr_log_io_fsync_dir(dir)) != 0)
         return rc;
+    gr_cleaner_crash_point("recover");
     /* Indexes first, the .log last: a crash in between leaves a .log.swap,
      * and this runs again (a missing index is rebuilt on open). */
     static const int order[3] = {1, 2, 0}; /* .index, .timeindex, .log */

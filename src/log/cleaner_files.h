@@ -43,4 +43,15 @@
  * left as it was found or part way, and recovery can run again). */
 int gr_cleaner_recover_dir(const char *dir);
 
+/* Crash injection for tests (SQLite's way of testing recovery): when the
+ * environment variable GREGOR_TEST_CLEANER_CRASH lists name (names
+ * separated by commas), the process kills itself with SIGKILL here, as a
+ * kill -9 would. Points: "cleaned" (cleaned files written and fsynced),
+ * "swap" (renamed *.swap, durable), "installed" (list swapped in memory),
+ * "deleting" (first old segment renamed *.deleted), "deleted" (all of
+ * them, durable), "renamed" (swap files renamed to their final names),
+ * "recover" (recovery removed the replaced segments, before renaming the
+ * swap files). */
+void gr_cleaner_crash_point(const char *name);
+
 #endif

@@ -23,6 +23,11 @@ typedef struct centry_s {
     int64_t                 tombstone_due_ms; /* INT64_MAX none */
     int64_t                 retry_ms;         /* after an error, not before this */
     bool                    busy;             /* a cleaning runs */
+    /* A cleaned segment swapped in whose files are still named *.swap (its
+     * rename was cancelled by a stop, or failed): renamed before the next
+     * cleaning of this log or at stop. Referenced. */
+    gr_segment_t           *unfinished;
+    bool                    stuck; /* a swap half done waits for the next start */
     atomic_bool             removed;          /* unregistered while busy: give up */
 } centry_t;
 
@@ -84,6 +89,14 @@ typedef struct cresult_s {
  * readers) or an error. */
 int gr_cleaner_clean_log(cworker_t *w, centry_t *e, gr_plog_clean_view_t *v,
                          const gr_cleaner_grade_t *g, int64_t now, cresult_t *res);
+
+/* cleaner_clean.c: gives a swapped-in segment its final name (stage D of
+ * cleaner_files.h) on the loop thread, then fsyncs the directory; if that
+ * does not happen, seg is kept in e->unfinished. */
+int gr_cleaner_finish_swap(cworker_t *w, centry_t *e, gr_segment_t *seg);
+/* cleaner_clean.c, loop thread: the rename itself (nothing if seg is no
+ * longer one of plog's segments). */
+int gr_cleaner_rename_final(gr_plog_t *plog, gr_segment_t *seg);
 
 /* cleaner.c: runs r->fn on the loop thread and waits; -ECANCELED if the
  * cleaner stops first. */

@@ -775,6 +775,19 @@ int gr_logmgr_set_compaction(gr_logmgr_t *mgr, gr_plog_t *plog,
 
 gr_cleaner_t *gr_logmgr_cleaner(gr_logmgr_t *mgr) { return mgr->cleaner; }
 
+int gr_logmgr_reconfigure_cleaner(gr_logmgr_t *mgr, const gr_cleaner_config_t *cfg)
+{
+    if (!mgr->cleaner)
+        return 0;
+    gr_cleaner_config_t cc = *cfg;
+    cc.wake = cleaner_wake;
+    cc.wake_arg = mgr;
+    if (!cc.clock_ms)
+        cc.clock_ms = mgr->cfg.plog.clock_ms;
+    mgr->cfg.cleaner = cc;
+    return gr_cleaner_reconfigure(mgr->cleaner, &cc);
+}
+
 static void on_flush_timer(uv_timer_t *t)
 {
     gr_logmgr_t *mgr = t->data;

@@ -131,6 +131,9 @@ int gr_logmgr_set_compaction(gr_logmgr_t *mgr, gr_plog_t *plog,
                              const gr_cleaner_log_config_t *cfg);
 /* The cleaner, NULL when disabled (tests, metrics). */
 gr_cleaner_t *gr_logmgr_cleaner(gr_logmgr_t *mgr);
+/* Applies new cleaner settings (log.cleaner.* changed at run time; see
+ * gr_cleaner_reconfigure). Nothing happens without a cleaner. */
+int gr_logmgr_reconfigure_cleaner(gr_logmgr_t *mgr, const gr_cleaner_config_t *cfg);
 
 /* Stops the cleaner, the timers and flusher threads, flushes every partition
  * (blocking), runs the pending flush callbacks, writes the checkpoints,

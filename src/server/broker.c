@@ -290,6 +290,19 @@ static void refresh_part_configs(gr_broker_t *b, gr_meta_topic_t *only)
         }
 }
 
+/* The log cleaner's settings from the broker configuration. */
+static void cleaner_config_for(const gr_config_t *cfg, gr_cleaner_config_t *cc)
+{
+    gr_cleaner_config_default(cc);
+    cc->threads = cfg->log_cleaner_threads;
+    cc->backoff_ms = cfg->log_cleaner_backoff_ms;
+    cc->dedupe_buffer_size = cfg->log_cleaner_dedupe_buffer_size;
+    cc->io_buffer_size = cfg->log_cleaner_io_buffer_size;
+    cc->io_buffer_load_factor = cfg->log_cleaner_io_buffer_load_factor;
+    cc->io_max_bytes_per_second = cfg->log_cleaner_io_max_bytes_per_second;
+    cc->producer_id_expiration_ms = cfg->producer_id_expiration_ms;
+}
+
 /* A dynamic broker config from the metadata log, into the live config. */
 static void apply_broker_config(gr_broker_t *b, const char *resource, const char *name,
                                 const char *value)
@@ -322,6 +335,15 @@ static void on_meta_change(void *arg, int kind, gr_meta_topic_t *t, int32_t p)
         host_partition(b, t, p);
     } else if (kind == GR_MREC_ConfigRecord && !t && b->meta.changed_name) {
         apply_broker_config(b, b->meta.changed_resource, b->meta.changed_name, b->meta.changed_value);
+        /* log.cleaner.* take effect as in Kafka: the cleaner restarts. */
+        if (strncmp(b->meta.changed_name, "log.cleaner.", 12) == 0 ||
+            strcmp(b->meta.changed_name, "producer.id.expiration.ms") == 0) {
+            gr_cleaner_config_t cc;
+            cleaner_config_for(b->cfg, &cc);
+            if (gr_logmgr_reconfigure_cleaner(b->logs, &cc) != 0)
+                gr_log(GR_LOG_WARN, "config", "the log cleaner keeps its settings: %s is invalid",
+                       b->meta.changed_name);
+        }
         /* Topics take their defaults from the broker (log.retention.ms for
          * retention.ms, ...): every hosted partition follows at once. */
         refresh_part_configs(b, NULL);
@@ -603,21 +625,10 @@ int gr_broker_run(gr_config_t *cfg)
     lc.dir = dir;
     lc.node_id = b->node_id;
     plog_config_for(b, NULL, &lc.plog);
-    /* Logs found at startup open with these settings until their topic's
-     * own are applied (host_partition): no retention until then, so a
-     * compacted topic's log is never trimmed by the broker's defaults. */
-    lc.plog.retention_ms = -1;
-    lc.plog.retention_bytes = -1;
-    lc.plog.cleanup_delete = false;
     lc.checkpoint_ms = cfg->log_flush_offset_checkpoint_interval_ms;
     lc.retention_check_ms = cfg->log_retention_check_interval_ms;
     lc.cleaner_enable = cfg->log_cleaner_enable;
-    lc.cleaner.threads = cfg->log_cleaner_threads;
-    lc.cleaner.backoff_ms = cfg->log_cleaner_backoff_ms;
-    lc.cleaner.dedupe_buffer_size = cfg->log_cleaner_dedupe_buffer_size;
-    lc.cleaner.io_buffer_size = cfg->log_cleaner_io_buffer_size;
-    lc.cleaner.io_buffer_load_factor = cfg->log_cleaner_io_buffer_load_factor;
-    lc.cleaner.io_max_bytes_per_second = cfg->log_cleaner_io_max_bytes_per_second;
+    cleaner_config_for(cfg, &lc.cleaner);
     int rc = gr_logmgr_open(&lc, b->loop, &b->logs);
     if (rc != 0) {
         if (rc == -EBUSY)
@@ -644,6 +655,16 @@ int gr_broker_run(gr_config_t *cfg)
     gr_plog_set_hw(b->metalog, gr_plog_leo(b->metalog));
     bool new_cluster = gr_plog_leo(b->metalog) == 0;
     apply_all_broker_configs(b);
+    /* The cleaner started with the static settings; dynamic ones from the
+     * metadata log apply now. */
+    for (gr_meta_config_t *c = b->meta.broker_configs; c; c = c->next)
+        if (strncmp(c->name, "log.cleaner.", 12) == 0 ||
+            strcmp(c->name, "producer.id.expiration.ms") == 0) {
+            gr_cleaner_config_t cc;
+            cleaner_config_for(b->cfg, &cc);
+            gr_logmgr_reconfigure_cleaner(b->logs, &cc);
+            break;
+        }
     if (new_cluster && bootstrap_records(b) != 0)
         goto out;
     if (b->meta.next_producer_id < 0)

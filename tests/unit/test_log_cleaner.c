@@ -21,6 +21,7 @@
 
 #include <dirent.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 
 /* ---- helpers ---- */
 
@@ -608,6 +609,205 @@ static void test_small_map(void **state)
     tu_rmdir(dir);
 }
 
+/* Kafka keeps the last batch of each producer (empty if all its records
+ * went) so the producer's sequence survives; older ones go; producers idle
+ * for producer.id.expiration.ms are let go. */
+static int64_t put_idem(gr_plog_t *pl, int64_t pid, int32_t seq, int n, const char *key)
+{
+    gr_batch_builder_t bb;
+    gr_batch_builder_init(&bb, GR_CODEC_NONE);
+    gr_batch_builder_set_producer(&bb, pid, 3, seq, false);
+    for (int i = 0; i < n; i++) {
+        gr_bytes_t k = {(const uint8_t *)key, (int32_t)strlen(key)};
+        gr_bytes_t v = {(const uint8_t *)"v", 1};
+        gr_record_header_t h = {{(const uint8_t *)"h", 1}, {(const uint8_t *)"x", 1}};
+        assert_int_equal(gr_batch_builder_add(&bb, fake_now, k, v, &h, 1), 0);
+    }
+    gr_buf_t out;
+    gr_buf_init(&out);
+    assert_int_equal(gr_batch_builder_finish(&bb, &out), 0);
+    gr_batch_builder_free(&bb);
+    int64_t base, last;
+    assert_int_equal(gr_plog_append(pl, out.data, out.len, 0, &base, &last), 0);
+    gr_plog_set_hw(pl, gr_plog_leo(pl));
+    gr_buf_free(&out);
+    return base;
+}
+
+typedef struct {
+    gr_log_batch_hdr_t h[64];
+    int                n;
+} hdrs_t;
+
+static void collect_hdr(void *arg, const uint8_t *hdr61, int fd, int64_t pos)
+{
+    (void)fd;
+    (void)pos;
+    hdrs_t *hs = arg;
+    if (hs->n < 64)
+        gr_log_batch_hdr_parse(hdr61, &hs->h[hs->n++]);
+}
+
+static void test_producer_last_batch_kept(void **state)
+{
+    (void)state;
+    for (int expired = 0; expired < 2; expired++) {
+        char *dir = tu_tmpdir();
+        char *pdir = tu_path(dir, "i-0");
+        gr_plog_config_t cfg = small_cfg();
+        gr_plog_t *pl;
+        assert_int_equal(gr_plog_open(pdir, &cfg, -1, &pl), 0);
+        put_idem(pl, 7, 0, 2, "x");                /* offsets 0-1, seq 0-1 */
+        int64_t b7 = put_idem(pl, 7, 2, 3, "y");   /* offsets 2-4, seq 2-4: pid 7's last */
+        put_idem(pl, 8, 0, 1, "x");
+        put_idem(pl, 8, 1, 1, "y");
+        for (int i = 0; i < 40; i++)
+            put1(pl, "filler", "f");
+        gr_cleaner_t *c = new_cleaner(dir);
+        gr_cleaner_log_config_t lc = eager_cfg();
+        assert_int_equal(gr_cleaner_register(c, pl, "i", 0, &lc), 0);
+        int64_t saved = fake_now;
+        if (expired)
+            fake_now += 86400000LL + 1;
+        assert_int_equal(gr_cleaner_clean_now(c), 1);
+        fake_now = saved;
+        hdrs_t hs = {.n = 0};
+        assert_int_equal(gr_plog_scan(pl, 0, collect_hdr, &hs), 0);
+        int n7 = 0, n8 = 0;
+        for (int i = 0; i < hs.n; i++) {
+            gr_log_batch_hdr_t *h = &hs.h[i];
+            if (h->producer_id == 7) {
+                n7++;
+                assert_int_equal(h->base_offset, b7);
+                assert_int_equal(h->record_count, 0);
+                assert_int_equal(h->last_offset_delta, 2);
+                assert_int_equal(h->base_sequence, 2);
+                assert_int_equal(h->producer_epoch, 3);
+            } else if (h->producer_id == 8) {
+                n8++;
+                assert_int_equal(h->record_count, 1);
+            }
+        }
+        assert_int_equal(n7, expired ? 0 : 1);
+        assert_int_equal(n8, 2); /* they hold the latest x and y */
+        /* The empty batch is valid on disk (reopen checks every CRC). */
+        gr_cleaner_unregister(c, pl, "i", 0);
+        gr_cleaner_free(c);
+        gr_plog_close(pl);
+        assert_int_equal(gr_plog_open(pdir, &cfg, -1, &pl), 0);
+        rec_t recs[128];
+        size_t nr = read_records(pl, recs, 128);
+        assert_increasing(recs, nr);
+        gr_plog_close(pl);
+        free(pdir);
+        tu_rmdir(dir);
+    }
+}
+
+/* ---- threads ---- */
+
+static atomic_int wakes;
+static void count_wake(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&wakes, 1);
+}
+
+static void wait_wakes(int n)
+{
+    for (int i = 0; i < 5000 && atomic_load(&wakes) < n; i++)
+        usleep(1000);
+    assert_true(atomic_load(&wakes) >= n);
+}
+
+/* A cleaner thread asks the loop for each swap; stopping it while it waits
+ * for the install leaves the log as it was, while it waits for the final
+ * rename the stop does the rename. Either way no cleaner file is left and
+ * every latest value is there. */
+static void test_threads_and_stop(void **state)
+{
+    (void)state;
+    for (int variant = 0; variant < 3; variant++) {
+        char *dir = tu_tmpdir();
+        char *pdir = tu_path(dir, "w-0");
+        gr_plog_config_t cfg = small_cfg();
+        cfg.segment_bytes = 1 << 20;
+        gr_plog_t *pl;
+        assert_int_equal(gr_plog_open(pdir, &cfg, -1, &pl), 0);
+        gr_plog_config_t wcfg = small_cfg();
+        gr_plog_set_config(pl, &wcfg); /* small segments while writing */
+        int64_t latest_off[NKEYS];
+        int latest_val[NKEYS];
+        fill_updates(pl, latest_off, latest_val);
+        gr_plog_set_config(pl, &cfg); /* one group when cleaning */
+        int64_t active_base = gr_plog_segment_base(pl, gr_plog_segment_count(pl) - 1);
+
+        gr_cleaner_config_t cc;
+        gr_cleaner_config_default(&cc);
+        cc.threads = 1;
+        cc.backoff_ms = 5;
+        cc.dedupe_buffer_size = 1 << 20;
+        cc.clock_ms = fake_clock;
+        cc.wake = count_wake;
+        atomic_store(&wakes, 0);
+        gr_cleaner_t *c;
+        assert_int_equal(gr_cleaner_new(&cc, dir, &c), 0);
+        gr_cleaner_log_config_t lc = eager_cfg();
+        assert_int_equal(gr_cleaner_register(c, pl, "w", 0, &lc), 0);
+        assert_int_equal(gr_cleaner_start(c), 0);
+        wait_wakes(1); /* waits for the install */
+        if (variant == 0) {
+            gr_cleaner_stop(c); /* never installed */
+            assert_int_equal(gr_cleaner_first_dirty(c, pl), -1);
+        } else {
+            gr_cleaner_run_loop_work(c); /* installed */
+            wait_wakes(2);              /* waits for the final rename */
+            if (variant == 1) {
+                gr_cleaner_stop(c); /* the stop renames */
+            } else {
+                gr_cleaner_run_loop_work(c);
+                for (int i = 0; i < 5000 && gr_cleaner_first_dirty(c, pl) != active_base; i++)
+                    usleep(1000);
+                assert_int_equal(gr_cleaner_first_dirty(c, pl), active_base);
+                /* New settings: the thread restarts, the registry stays. */
+                cc.backoff_ms = 10;
+                assert_int_equal(gr_cleaner_reconfigure(c, &cc), 0);
+                cc.io_buffer_load_factor = 2;
+                assert_int_equal(gr_cleaner_reconfigure(c, &cc), GR_EINVAL);
+                gr_cleaner_stop(c);
+                assert_int_equal(gr_cleaner_first_dirty(c, pl), active_base);
+            }
+            gr_cleaner_stats_t st;
+            gr_cleaner_get_stats(c, &st);
+            assert_int_equal(st.segments_out, 1);
+        }
+        assert_int_equal(count_suffix(pdir, ".cleaned"), 0);
+        assert_int_equal(count_suffix(pdir, ".swap"), 0);
+        assert_int_equal(count_suffix(pdir, ".deleted"), 0);
+        assert_int_equal(gr_plog_segment_count(pl), variant == 0 ? gr_plog_segment_count(pl) : 2);
+        rec_t recs[512];
+        size_t n = read_records(pl, recs, 512);
+        assert_increasing(recs, n);
+        for (int k = 0; k < NKEYS; k++) {
+            bool found = false;
+            for (size_t i = 0; i < n; i++)
+                if (recs[i].offset == latest_off[k])
+                    found = true;
+            assert_true(found);
+        }
+        gr_cleaner_unregister(c, pl, "w", 0);
+        gr_cleaner_free(c);
+        gr_plog_close(pl);
+        assert_int_equal(gr_plog_open(pdir, &cfg, -1, &pl), 0);
+        rec_t again[512];
+        assert_int_equal(read_records(pl, again, 512), n);
+        assert_memory_equal(again, recs, n * sizeof *recs);
+        gr_plog_close(pl);
+        free(pdir);
+        tu_rmdir(dir);
+    }
+}
+
 /* ---- crash recovery ---- */
 
 static void copy_file(const char *from, const char *to)
@@ -856,6 +1056,8 @@ int main(void)
         cmocka_unit_test(test_clean_compressed),
         cmocka_unit_test(test_tombstones),
         cmocka_unit_test(test_small_map),
+        cmocka_unit_test(test_producer_last_batch_kept),
+        cmocka_unit_test(test_threads_and_stop),
         cmocka_unit_test(test_recover_cleaned),
         cmocka_unit_test(test_recover_swap),
         cmocka_unit_test(test_recover_swap_partial_range),
