@@ -36,6 +36,6 @@ int gr_api_write_protocol_doc(FILE *out)
             "- Produce is advertised from v0, as Apache Kafka 4 does for older librdkafka "
             "releases; records in message format v0/v1 are refused "
             "(UNSUPPORTED_FOR_MESSAGE_FORMAT / CORRUPT_MESSAGE).\n"
-            "- Consumer groups, transactions, ACLs and the other APIs are not served yet.\n");
+            "- Transactions, ACLs, SASL and the other APIs not listed are not served yet.\n");
     return 0;
 }

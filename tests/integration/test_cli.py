@@ -28,7 +28,7 @@ BROKERS = [b for b in os.environ.get("GREGOR_CLI_TEST_BROKERS", "kafka").split("
 # Broker features some tests need, by broker kind.
 FEATURES = {
     "kafka": {"groups", "idempotence", "auto_create"},
-    "gregor": {"idempotence", "auto_create"},  # consumer groups come later
+    "gregor": {"groups", "idempotence", "auto_create"},
 }
 
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
