@@ -24,7 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Brokers the tests run against; see the module docstring. GREGOR_CLI_TEST_BROKERS=kafka,gregor
 # overrides the list for a run.
-BROKERS = [b for b in os.environ.get("GREGOR_CLI_TEST_BROKERS", "kafka").split(",") if b]
+BROKERS = [b for b in os.environ.get("GREGOR_CLI_TEST_BROKERS", "kafka,gregor").split(",") if b]
 # Broker features some tests need, by broker kind.
 FEATURES = {
     "kafka": {"groups", "idempotence", "auto_create"},
