@@ -30,12 +30,18 @@ void gr_gcoord_config_default(gr_gcoord_config_t *cfg)
     snprintf(cfg->consumer_assignors_list, sizeof cfg->consumer_assignors_list, "uniform, range");
 }
 
+/* Coordinator state cannot be left half-built, and a broker that cannot
+ * allocate a few bytes for a member id cannot serve anyway: the small
+ * allocations of the coordinator abort on failure (with a log line)
+ * instead of unwinding. Sizes are bounded by the request that caused them. */
 char *gr_gc_strdup(gr_str_t s)
 {
     size_t n = s.len > 0 ? (size_t)s.len : 0;
     char *p = malloc(n + 1);
-    if (!p)
-        abort(); /* coordinator state cannot be half-built; see gr_gc_strdup's callers */
+    if (!p) {
+        gr_log(GR_LOG_ERROR, "group", "out of memory");
+        abort();
+    }
     if (n)
         memcpy(p, s.ptr, n);
     p[n] = 0;
@@ -511,12 +517,16 @@ static int replay_group(gr_gcoord_t *c, gr_str_t id, gr_bytes_t value)
         pr->name = gr_gc_strdup(v.protocol.len >= 0 ? v.protocol : gr_str(""));
         pr->meta_len = rm->subscription.len > 0 ? rm->subscription.len : 0;
         pr->meta = malloc((size_t)pr->meta_len + 1);
+        m->assignment = malloc((size_t)(rm->assignment.len > 0 ? rm->assignment.len : 0) + 1);
+        if (!pr->meta || !m->assignment) {
+            gr_log(GR_LOG_ERROR, "group", "out of memory");
+            abort();
+        }
         if (pr->meta_len)
             memcpy(pr->meta, rm->subscription.ptr, (size_t)pr->meta_len);
         m->protos = pr;
         m->nprotos = 1;
         m->assignment_len = rm->assignment.len > 0 ? rm->assignment.len : 0;
-        m->assignment = malloc((size_t)m->assignment_len + 1);
         if (m->assignment_len)
             memcpy(m->assignment, rm->assignment.ptr, (size_t)m->assignment_len);
         gr_gc_timer_init(&m->hb, NULL);
@@ -580,10 +590,15 @@ int16_t gr_gc_append(gr_gcoord_t *c, gr_group_t *g, gr_buf_t *keys, gr_buf_t *va
 {
     if (c->shut)
         return GR_KERR_NOT_COORDINATOR;
-    gr_bytes_t kb[n > 0 ? n : 1], vb[n > 0 ? n : 1];
+    gr_bytes_t *kb = calloc((size_t)(n > 0 ? n : 1), 2 * sizeof *kb);
+    if (!kb)
+        return GR_KERR_UNKNOWN_SERVER_ERROR;
+    gr_bytes_t *vb = kb + n;
     for (int i = 0; i < n; i++) {
-        if (keys[i].oom || values[i].oom)
+        if (keys[i].oom || values[i].oom) {
+            free(kb);
             return GR_KERR_UNKNOWN_SERVER_ERROR;
+        }
         kb[i].ptr = keys[i].data;
         kb[i].len = (int32_t)keys[i].len;
         /* An empty values[i] with data NULL is a tombstone. */
@@ -591,6 +606,7 @@ int16_t gr_gc_append(gr_gcoord_t *c, gr_group_t *g, gr_buf_t *keys, gr_buf_t *va
         vb[i].len = values[i].data ? (int32_t)values[i].len : -1;
     }
     int16_t err = c->ops.append(c->ops.arg, g->partition, kb, vb, n, done, arg);
+    free(kb);
     if (err == 0)
         g->persisted = true;
     return err;

@@ -139,8 +139,12 @@ def find_coordinator(side, group: str) -> dict:
         def ready():
             r = c.send("FindCoordinator", 3, {"Key": group, "KeyType": 0})
             return r if r["ErrorCode"] == NONE else None
-        # Kafka answers COORDINATOR_NOT_AVAILABLE while it creates __consumer_offsets
-        return wait_until(ready, timeout=60, message=f"{side.name}: a coordinator for {group}")
+        # Kafka answers COORDINATOR_NOT_AVAILABLE while it creates __consumer_offsets, then
+        # NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS until the group's partition is loaded
+        found = wait_until(ready, timeout=60, message=f"{side.name}: a coordinator for {group}")
+        wait_until(lambda: describe(c, group)["ErrorCode"] == NONE, timeout=60,
+                   message=f"{side.name}: the coordinator of {group} loaded")
+        return found
 
 
 # --------------------------------------------------------------------------- FindCoordinator
@@ -529,3 +533,44 @@ def test_empty_group_ids(pair, request):
     pair.create_topic(topic, 1)
     obs = {s.name: empty_group_ids(s, topic) for s in pair.sides}
     compare("empty group ids", obs["kafka"], obs["gregor"])
+
+
+def old_versions(side, topic: str, group: str) -> Obs:
+    """The versions old clients use (kafka-python 2.0, early librdkafka): no two-step join."""
+    find_coordinator(side, group)
+    m1 = Member(side, group, "m1", [topic])
+    o = Obs([m1])
+    try:
+        r = m1.join(version=0)
+        o.add("join v0", (r["ErrorCode"], r["GenerationId"], o.ids(r["Leader"]), o.ids(r["MemberId"]),
+                          r["ProtocolName"], len(r["Members"])))
+        r = m1.sync({m1.member_id: assignment(topic, [0])}, version=0)
+        o.add("sync v0", (r["ErrorCode"], r["Assignment"]))
+        o.add("heartbeat v0", m1.heartbeat(version=0))
+        c = side.conn
+        r = c.send("OffsetCommit", 2, {"GroupId": group, "GenerationIdOrMemberEpoch": m1.generation,
+                                       "MemberId": m1.member_id, "RetentionTimeMs": 60000, "Topics": [
+                                           {"Name": topic, "Partitions": [{"PartitionIndex": 0, "CommittedOffset": 3,
+                                                                           "CommittedMetadata": "old"}]}]})
+        o.add("commit v2 with retention", r["Topics"][0]["Partitions"][0]["ErrorCode"])
+        r = c.send("OffsetFetch", 1, {"GroupId": group, "Topics": [{"Name": topic, "PartitionIndexes": [0]}]})
+        o.add("fetch v1", r["Topics"])
+        lg = c.send("ListGroups", 0, {})
+        o.add("list v0", [(g["ProtocolType"]) for g in lg["Groups"] if g["GroupId"] == group])
+        dg = describe(c, group, version=0)
+        o.add("describe v0", (dg["GroupState"], dg["ProtocolType"], dg["ProtocolData"], len(dg["Members"])))
+        o.add("leave v0", c.send("LeaveGroup", 0, {"GroupId": group, "MemberId": m1.member_id})["ErrorCode"])
+        o.add("describe after leave", describe(c, group, version=0)["GroupState"])
+        r = c.send("DeleteGroups", 0, {"GroupsNames": [group]})
+        o.add("delete v0", r["Results"][0]["ErrorCode"])
+        return o
+    finally:
+        m1.close()
+
+
+def test_old_versions(pair, request):
+    topic = unique_name("go-" + request.node.name[-20:])
+    pair.create_topic(topic, 1)
+    group = unique_name("gdo")
+    obs = {s.name: old_versions(s, topic, group) for s in pair.sides}
+    compare("old versions", obs["kafka"], obs["gregor"])
