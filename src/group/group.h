@@ -177,6 +177,11 @@ typedef struct gr_gdelete_part_s {
 /* OffsetDelete: returns the top-level error; sets each part's error. */
 int16_t gr_gcoord_delete_offsets(gr_gcoord_t *c, gr_str_t group_id, gr_gdelete_part_t *parts, int n);
 
+/* A topic was deleted: every group's committed offsets for it are deleted
+ * too (tombstones), as Kafka's onPartitionsDeleted does, so a topic
+ * created again under the name starts without stale offsets. */
+void gr_gcoord_topic_deleted(gr_gcoord_t *c, const char *topic);
+
 /* ---- for tests and tools ---- */
 
 /* "Empty", "PreparingRebalance", ..., or "Dead" for an unknown group. */

@@ -281,6 +281,13 @@ void gr_group_service_free(gr_broker_t *b)
     b->groups = NULL;
 }
 
+void gr_group_service_topic_deleted(gr_broker_t *b, const char *topic)
+{
+    gr_gcoord_t *c = gr_group_coord(b);
+    if (c && strcmp(topic, GR_GROUP_OFFSETS_TOPIC) != 0)
+        gr_gcoord_topic_deleted(c, topic);
+}
+
 gr_gcoord_t *gr_group_coord(gr_broker_t *b)
 {
     gr_gsvc_t *s = b->groups;

@@ -26,6 +26,9 @@ void gr_group_service_stop(struct gr_broker_s *b);
 /* Frees everything; after the loop has run its last callbacks. */
 void gr_group_service_free(struct gr_broker_s *b);
 
+/* A topic is being deleted: groups' committed offsets for it go too. */
+void gr_group_service_topic_deleted(struct gr_broker_s *b, const char *topic);
+
 /* The coordinator, or NULL before start / after stop. */
 gr_gcoord_t *gr_group_coord(struct gr_broker_s *b);
 

@@ -466,6 +466,34 @@ int16_t gr_gcoord_delete_group(gr_gcoord_t *c, gr_str_t group_id)
     return 0;
 }
 
+/* ---- topic deletion ---- */
+
+void gr_gcoord_topic_deleted(gr_gcoord_t *c, const char *topic)
+{
+    if (c->shut)
+        return;
+    size_t tlen = strlen(topic);
+    int64_t n = 0;
+    for (size_t i = 0; i < c->nbuckets; i++)
+        for (gr_group_t *g = c->buckets[i]; g; g = g->hnext) {
+            gr_gtopic_t *t = topic_find(g, topic, tlen);
+            if (!t || !gr_gcoord_owns(c, g->partition))
+                continue;
+            recs_t r = {0};
+            for (int32_t p = 0; p < t->cap; p++)
+                if (t->parts[p].present)
+                    add_offset_tombstone(&r, g, topic, p);
+            if (gr_gc_append(c, g, r.keys, r.values, r.n, NULL, NULL) == 0) {
+                n += r.n;
+                for (int32_t p = 0, cap = t->cap; p < cap; p++)
+                    gr_go_delete(g, gr_str(topic), p); /* frees t with its last offset */
+            }
+            recs_free(&r);
+        }
+    if (n > 0)
+        gr_log(GR_LOG_INFO, "group", "deleted %lld committed offset(s) of deleted topic %s", (long long)n, topic);
+}
+
 /* ---- offsets retention ---- */
 
 /* ClassicGroup.offsetExpirationCondition: the time an offset's age counts

@@ -276,3 +276,23 @@ def test_admin_list_describe_delete_groups(gbroker, topic_name):
         assert e.value.args[0].code() == GROUP_ID_NOT_FOUND
     finally:
         m.close_all()
+
+
+def test_deleting_a_topic_deletes_its_committed_offsets(gbroker, topic_name):
+    """As Kafka does: a topic created again under the same name starts without the old offsets."""
+    from confluent_kafka import OFFSET_INVALID
+    b = gbroker.bootstrap
+    admin = create_topic(b, topic_name, partitions=2)
+    group = group_name()
+    c = rk_consumer(b, group)
+    try:
+        c.commit(offsets=[TopicPartition(topic_name, 0, 5), TopicPartition(topic_name, 1, 6)], asynchronous=False)
+        tps = [TopicPartition(topic_name, p) for p in range(2)]
+        assert [tp.offset for tp in c.committed(tps, timeout=10)] == [5, 6]
+        admin.delete_topics([topic_name])[topic_name].result(timeout=20)
+        wait_until(lambda: topic_name not in admin.list_topics(timeout=5).topics, timeout=20,
+                   message="the topic gone")
+        create_topic(b, topic_name, partitions=2)
+        assert [tp.offset for tp in c.committed(tps, timeout=10)] == [OFFSET_INVALID, OFFSET_INVALID]
+    finally:
+        c.close()

@@ -911,6 +911,26 @@ static void test_offsets_of_empty_groups_expire(void **st)
     env_free(e);
 }
 
+static void test_deleted_topic_loses_its_offsets(void **st)
+{
+    env_t *e = env_new();
+    assert_int_equal(commit(e, "g1", NULL, -1, 0, 5, NULL), 0);
+    assert_int_equal(commit(e, "g1", NULL, -1, 3, 6, NULL), 0);
+    assert_int_equal(commit(e, "g2", NULL, -1, 1, 7, NULL), 0);
+    int before = e->nrecs;
+    gr_gcoord_topic_deleted(e->c, "other");
+    assert_int_equal(e->nrecs, before);
+    gr_gcoord_topic_deleted(e->c, "t");
+    assert_int_equal(e->nrecs, before + 3); /* one tombstone per committed partition */
+    assert_int_equal(fetch(e, "g1", 0, NULL, 0), -1);
+    assert_int_equal(fetch(e, "g1", 3, NULL, 0), -1);
+    assert_int_equal(fetch(e, "g2", 1, NULL, 0), -1);
+    e = restart(e);
+    assert_int_equal(fetch(e, "g1", 0, NULL, 0), -1);
+    assert_int_equal(fetch(e, "g2", 1, NULL, 0), -1);
+    env_free(e);
+}
+
 static void test_shutdown_answers_parked(void **st)
 {
     env_t *e = env_new();
@@ -965,6 +985,7 @@ int main(void)
         cmocka_unit_test(test_reload_after_restart),
         cmocka_unit_test(test_delete_group_and_offsets),
         cmocka_unit_test(test_offsets_of_empty_groups_expire),
+        cmocka_unit_test(test_deleted_topic_loses_its_offsets),
         cmocka_unit_test(test_shutdown_answers_parked),
         cmocka_unit_test(test_unowned_partition),
     };
