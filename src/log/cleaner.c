@@ -460,6 +460,7 @@ static int clean_one(gr_cleaner_t *c, cworker_t *w)
         return rc;
     }
     gr_cleaner_grade(&v, e->first_dirty, &e->cfg, now, e->tombstone_due_ms, &bg);
+    w->lcfg = e->cfg; /* the loop may change e->cfg meanwhile */
     e->busy = true;
     gr_segment_t *unfinished = e->unfinished;
     e->unfinished = NULL;

@@ -19,6 +19,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* ---- reading a segment batch by batch ---- */
 
@@ -478,6 +479,26 @@ int gr_cleaner_finish_swap(cworker_t *w, centry_t *e, gr_segment_t *seg)
     return rc;
 }
 
+/* The cleaned segment takes the newest modification time of the segments
+ * it replaces, as in Kafka: retention falls back on it for segments
+ * without timestamps, and compaction must not make data look younger. */
+static void keep_mtime(gr_segment_t *out, const gr_plog_seg_info_t *segs, size_t n)
+{
+    int64_t ms = -1;
+    for (size_t i = 0; i < n; i++) {
+        int64_t m = gr_log_segment_mtime_ms(segs[i].seg);
+        if (m > ms)
+            ms = m;
+    }
+    if (ms < 0)
+        return;
+    struct timespec ts[2] = {{.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000},
+                             {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000}};
+    if (futimens(gr_log_segment_fd(out), ts) != 0)
+        GR_LOG_RL(GR_LOG_WARN, "cleaner", "cannot set the time of a cleaned segment: %s",
+                  strerror(errno));
+}
+
 /* Rewrites segs[0..n) into one segment and swaps it in. */
 static int clean_group(cworker_t *w, centry_t *e, const char *dir, gr_plog_seg_info_t *segs,
                        size_t n, gr_cleaner_map_t *map, int64_t end, int64_t now,
@@ -506,7 +527,7 @@ static int clean_group(cworker_t *w, centry_t *e, const char *dir, gr_plog_seg_i
                 gr_buf_put(wbuf, b, size); /* newer than the map knows, or a marker */
                 rc = wbuf->oom ? GR_ENOMEM : 0;
             } else {
-                rc = filter_batch(w, k, map, b, size, now, &e->cfg, wbuf, res);
+                rc = filter_batch(w, k, map, b, size, now, &w->lcfg, wbuf, res);
             }
             if (rc == 0 && wbuf->len >= w->io_bytes)
                 rc = write_out(out, wbuf, res);
@@ -522,6 +543,8 @@ static int clean_group(cworker_t *w, centry_t *e, const char *dir, gr_plog_seg_i
         rc = write_out(out, wbuf, res);
     if (rc == 0)
         rc = gr_log_segment_seal(out);
+    if (rc == 0)
+        keep_mtime(out, segs, n);
     if (rc == 0)
         rc = gr_log_segment_flush(out);
     if (rc) {

@@ -74,6 +74,7 @@ typedef struct cworker_s {
     bool          on_loop; /* run loop requests inline (gr_cleaner_clean_now) */
     size_t        map_bytes;
     size_t        io_bytes; /* read and write buffer size each */
+    gr_cleaner_log_config_t lcfg; /* the cleaned log's settings, copied at its pick */
     gr_buf_t      rbuf, wbuf, scratch, batch;
 } cworker_t;
 

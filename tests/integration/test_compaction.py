@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from gregor_broker import BrokerError, gregor_bin
 from helpers import wait_until
@@ -188,6 +188,36 @@ def test_cleaner_settings_change_at_run_time(broker_factory, topic_name):
     # The dynamic value is in the metadata log: a restarted broker applies it again.
     b.restart()
     assert b.stderr_text().count("log cleaner reconfigured") >= 2
+
+
+def test_consumer_offsets_is_compacted(broker_factory, topic_name):
+    b = broker_factory(config={**FAST_CLEANER, "offsets.topic.segment.bytes": 1048576,
+                               "offsets.topic.num.partitions": 1})
+    produce(b.bootstrap, topic_name, [(b"k", b"v")])
+    c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": f"g-{topic_name}",
+                  "enable.auto.commit": False})
+    try:
+        big = "m" * 3000  # commits of ~3 KB: __consumer_offsets rolls every few hundred
+        for i in range(1200):
+            c.commit(offsets=[TopicPartition(topic_name, 0, i, metadata=big)], asynchronous=False)
+        c.commit(offsets=[TopicPartition(topic_name, 0, 5000)], asynchronous=False)
+    finally:
+        c.close()
+    d = Path(b.data_dir) / "__consumer_offsets-0"
+
+    def compacted():
+        size = sum(f.stat().st_size for f in d.glob("*.log"))
+        ck = (Path(b.data_dir) / "cleaner-offset-checkpoint")
+        return size < 1200 * 3000 / 2 and ck.exists() and "__consumer_offsets 0 " in ck.read_text()
+
+    wait_until(compacted, timeout=60, interval=0.5, message="__consumer_offsets compacted")
+    b.restart()  # the coordinator loads the compacted log
+    c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": f"g-{topic_name}",
+                  "enable.auto.commit": False})
+    try:
+        assert c.committed([TopicPartition(topic_name, 0)], timeout=20)[0].offset == 5000
+    finally:
+        c.close()
 
 
 # --------------------------------------------------------------------------- crash safety

@@ -22,6 +22,7 @@
 #include <dirent.h>
 #include <inttypes.h>
 #include <stdatomic.h>
+#include <time.h>
 
 /* ---- helpers ---- */
 
@@ -340,6 +341,15 @@ static void test_clean_latest_per_key(void **state)
     int latest_val[NKEYS];
     fill_updates(pl, latest_off, latest_val);
     size_t nsegs = gr_plog_segment_count(pl);
+    /* Old files: the cleaned ones must look as old. */
+    for (size_t i = 0; i + 1 < nsegs; i++) {
+        char nm[64];
+        snprintf(nm, sizeof nm, "%020" PRId64 ".log", gr_plog_segment_base(pl, i));
+        char *p = tu_path(pdir, nm);
+        struct timespec old_ts[2] = {{.tv_sec = time(NULL) - 7200}, {.tv_sec = time(NULL) - 3600}};
+        assert_int_equal(utimensat(AT_FDCWD, p, old_ts, 0), 0);
+        free(p);
+    }
     assert_true(nsegs > 5);
     int64_t leo = gr_plog_leo(pl);
     int64_t active_base = gr_plog_segment_base(pl, nsegs - 1);
@@ -393,6 +403,13 @@ static void test_clean_latest_per_key(void **state)
         assert_true(found);
         assert_true(seen[k] <= 1);
     }
+
+    /* A cleaned segment keeps the time of the newest one it replaced. */
+    char *seg0 = tu_path(pdir, "00000000000000000000.log");
+    struct stat st0;
+    assert_int_equal(stat(seg0, &st0), 0);
+    assert_true(st0.st_mtime <= time(NULL) - 1000);
+    free(seg0);
 
     /* A second clean with nothing new to map does nothing. */
     assert_int_equal(gr_cleaner_clean_now(c), 0);
