@@ -350,6 +350,7 @@ static void on_meta_change(void *arg, int kind, gr_meta_topic_t *t, int32_t p)
     } else if (kind == GR_MREC_ConfigRecord && t) {
         refresh_part_configs(b, t);
     } else if (kind == GR_MREC_RemoveTopicRecord && t) {
+        gr_group_service_topic_deleted(b, t->name); /* groups' offsets for it */
         for (int32_t i = 0; i < t->nparts; i++) {
             part_close(t->parts[i].local, true);
             t->parts[i].local = NULL;
