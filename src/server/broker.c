@@ -626,6 +626,12 @@ int gr_broker_run(gr_config_t *cfg)
     lc.dir = dir;
     lc.node_id = b->node_id;
     plog_config_for(b, NULL, &lc.plog);
+    /* Logs found at startup open with these settings until their topic's
+     * own are applied (host_partition): no retention until then, so a
+     * compacted topic's log is never trimmed by the broker's defaults. */
+    lc.plog.retention_ms = -1;
+    lc.plog.retention_bytes = -1;
+    lc.plog.cleanup_delete = false;
     lc.checkpoint_ms = cfg->log_flush_offset_checkpoint_interval_ms;
     lc.retention_check_ms = cfg->log_retention_check_interval_ms;
     lc.cleaner_enable = cfg->log_cleaner_enable;
