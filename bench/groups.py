@@ -39,8 +39,8 @@ PARTITIONS = 6
 def fill(bootstrap: str, topic: str, records: int) -> None:
     from confluent_kafka import Producer
     from confluent_kafka.admin import AdminClient, NewTopic
-    AdminClient({"bootstrap.servers": bootstrap}).create_topics(
-        [NewTopic(topic, PARTITIONS, 1)])[topic].result(30)
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(topic, PARTITIONS, 1)])[topic].result(30)
     p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "batch.size": 1 << 20,
                   "queue.buffering.max.messages": 1000000})
     value = b"x" * 100
@@ -147,8 +147,8 @@ def run(name: str, bootstrap: str, records: int) -> dict:
     three = group_throughput(bootstrap, topic, records, 3)
     live = "bench-groups-live"
     from confluent_kafka.admin import AdminClient, NewTopic
-    AdminClient({"bootstrap.servers": bootstrap}).create_topics(
-        [NewTopic(live, PARTITIONS, 1)])[live].result(30)
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(live, PARTITIONS, 1)])[live].result(30)
     first, all_ = rejoin_time(bootstrap, live)
     r = {"one": one, "three": three, "rejoin_first": first, "rejoin_all": all_}
     print(f"{name}: {r}", file=sys.stderr)
