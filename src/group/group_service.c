@@ -152,6 +152,9 @@ static void load_partition(gr_gsvc_t *s, gr_part_t *part, int32_t p)
     while (off < end) {
         gr_buf_reset(&buf);
         int rc = gr_plog_read_copy(log, off, (size_t)s->b->cfg->offsets_load_buffer_size, end, &buf);
+        if (rc != 0 && rc != GR_ERANGE)
+            gr_log(GR_LOG_ERROR, "group", "cannot read %s-%d at offset %lld: %s; groups of this partition "
+                   "are loaded only up to there", GR_GROUP_OFFSETS_TOPIC, p, (long long)off, gr_strerror(rc));
         if (rc != 0 || buf.len == 0)
             break;
         size_t pos = 0;

@@ -296,3 +296,34 @@ def test_deleting_a_topic_deletes_its_committed_offsets(gbroker, topic_name):
         assert [tp.offset for tp in c.committed(tps, timeout=10)] == [OFFSET_INVALID, OFFSET_INVALID]
     finally:
         c.close()
+
+
+def test_consumer_offsets_is_internal_and_not_writable(gbroker, topic_name):
+    """__consumer_offsets appears on first use as an internal, compacted topic with
+    offsets.topic.num.partitions partitions; clients cannot produce to it."""
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import ConfigResource, ResourceType
+
+    from kafka_proto import KafkaClient
+    b = gbroker.bootstrap
+    create_topic(b, topic_name, partitions=1)
+    c = rk_consumer(b, group_name())
+    try:
+        c.commit(offsets=[TopicPartition(topic_name, 0, 1)], asynchronous=False)  # creates it
+    finally:
+        c.close()
+    with KafkaClient(gbroker.host, gbroker.port) as k:
+        md = k.send("Metadata", 12, {"Topics": [{"Name": "__consumer_offsets"}], "AllowAutoTopicCreation": False})
+        t = md["Topics"][0]
+        assert t["ErrorCode"] == 0 and t["IsInternal"] is True and len(t["Partitions"]) == 50
+    admin = AdminClient({"bootstrap.servers": b})
+    res = ConfigResource(ResourceType.TOPIC, "__consumer_offsets")
+    cfg = admin.describe_configs([res])[res].result(timeout=10)
+    assert cfg["cleanup.policy"].value == "compact" and cfg["segment.bytes"].value == "104857600"
+    assert cfg["compression.type"].value == "producer"
+    errors = []
+    p = Producer({"bootstrap.servers": b, "message.send.max.retries": 0})
+    p.produce("__consumer_offsets", key=b"k", value=b"v", partition=0,
+              on_delivery=lambda err, msg: errors.append(err))
+    p.flush(10)
+    assert len(errors) == 1 and errors[0] is not None and errors[0].code() == 17  # INVALID_TOPIC_EXCEPTION
