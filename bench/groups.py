@@ -168,7 +168,9 @@ def main() -> int:
         finally:
             g.stop()
         os.environ.setdefault("GREGOR_KAFKA_JVM_OPTS", "-XX:TieredStopAtLevel=4")
-        k = KafkaRef(work / "kafka", heap="1g")
+        # The harness sets a 0 ms initial rebalance delay for tests; use the
+        # default (3000 ms, as Gregor runs here) so both brokers wait alike.
+        k = KafkaRef(work / "kafka", heap="1g", overrides={"group.initial.rebalance.delay.ms": 3000})
         k.start()
         try:
             kr = run("kafka", k.bootstrap, args.records)
