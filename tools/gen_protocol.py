@@ -393,6 +393,8 @@ class Gen:
             return [ind + "gr_codec_write_string(b, %s, &%s);" % (flex_expr, src)]
         if e == "uuid":
             return [ind + "gr_buf_put(b, %s.b, 16);" % src]
+        if e == "records":
+            return [ind + "gr_codec_write_records(b, %s, &%s);" % (flex_expr, src)]
         return [ind + "gr_codec_write_bytes(b, %s, &%s);" % (flex_expr, src)]
 
     def flex_expr(self, f, m):

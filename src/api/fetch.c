@@ -9,6 +9,7 @@
 #include "api/dispatch.h"
 #include "api/fetch_session.h"
 #include "base/log.h"
+#include "base/splice.h"
 #include "kafka_msgs.h"
 #include "protocol/errors.h"
 #include "server/partition.h"
@@ -72,6 +73,9 @@ static bool fetch_build(fetch_op_t *op, bool final)
     bool *include = gr_arena_calloc(&req->arena, (size_t)op->nitems + 1, sizeof *include);
     if (!pd || !include)
         return final;
+    /* Records go out by sendfile from their segments; an attempt that does
+     * not answer yet lets go of the ranges it took. */
+    size_t mark = gr_splices_count(&req->out);
     for (int32_t i = 0; i < op->nitems; i++) {
         fetch_item_t *it = &op->items[i];
         pdata_t *p = &pd[i];
@@ -109,7 +113,7 @@ static bool fetch_build(fetch_op_t *op, bool final)
         gr_bytes_t data = {(const uint8_t *)"", 0};
         int16_t err = GR_KERR_NONE;
         if (limit > 0 || min_one)
-            err = gr_part_read(part, it->offset, limit, min_one, &req->arena, &data);
+            err = gr_part_read_splice(part, it->offset, limit, min_one, &req->out, &data);
         p->ErrorCode = err;
         if (err) {
             /* Kafka reports no offsets with an error. */
@@ -126,8 +130,10 @@ static bool fetch_build(fetch_op_t *op, bool final)
         include[i] = !op->incremental || data.len > 0 || !it->sp ||
                      gr_fetch_sess_part_changed(it->sp, hw, hw, ls);
     }
-    if (!final && !any_error && total < op->rq.MinBytes)
+    if (!final && !any_error && total < op->rq.MinBytes) {
+        gr_splices_truncate(&req->out, mark);
         return false;
+    }
 
     /* Commit what this answer tells the client to the session. */
     for (int32_t i = 0; i < op->nitems; i++)

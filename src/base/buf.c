@@ -1,6 +1,7 @@
 /* Byte buffers and readers; see buf.h. */
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/splice.h"
 
 #include <stdlib.h>
 
@@ -15,6 +16,7 @@ void gr_buf_init_counting(gr_buf_t *b)
 void gr_buf_free(gr_buf_t *b)
 {
     free(b->data);
+    gr_splices_free(b->splices);
     memset(b, 0, sizeof *b);
 }
 
@@ -47,7 +49,9 @@ uint8_t *gr_buf_take(gr_buf_t *b, size_t *len)
 {
     uint8_t *d = b->data;
     *len = b->len;
+    struct gr_splices_s *s = b->splices;
     memset(b, 0, sizeof *b);
+    b->splices = s;
     return d;
 }
 

@@ -25,6 +25,7 @@ typedef struct gr_buf_s {
     size_t   cap;
     int      counting; /* 1: only count bytes, data stays NULL */
     int      oom;      /* an allocation failed; contents are incomplete */
+    struct gr_splices_s *splices; /* file ranges sent in place of bytes (splice.h) */
 } gr_buf_t;
 
 void gr_buf_init(gr_buf_t *b);
@@ -33,7 +34,8 @@ void gr_buf_free(gr_buf_t *b);
 void gr_buf_reset(gr_buf_t *b);
 /* Ensure room for n more bytes; returns 0 or GR_ENOMEM. */
 int gr_buf_reserve(gr_buf_t *b, size_t n);
-/* Take ownership of the bytes; the buffer is reset to empty. */
+/* Take ownership of the bytes; the buffer is reset to empty (file ranges
+ * registered with it stay with it). */
 uint8_t *gr_buf_take(gr_buf_t *b, size_t *len);
 
 void gr_buf_put(gr_buf_t *b, const void *p, size_t n);

@@ -4,21 +4,29 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "base/splice.h"
+#include "log/log_io.h"
 #include "server/broker.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/sendfile.h>
 
 /* Pause reading when this many requests wait for their turn or this many
  * reply bytes wait for the socket: one connection cannot hold more. */
 #define CONN_MAX_INFLIGHT     100
 #define CONN_MAX_QUEUED_BYTES (64u << 20)
+/* When the socket is full in the middle of a file range, the next this many
+ * bytes of it are read and queued with libuv instead. */
+#define CONN_FILE_CHUNK (256u << 10)
 /* The smallest valid request: api key, version, correlation id. */
 #define MIN_FRAME 8
 
 static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void conn_flush(gr_conn_t *conn);
+static void conn_pump(gr_conn_t *conn);
 
 typedef struct {
     uv_write_t w;
@@ -97,6 +105,10 @@ void gr_conn_close(gr_conn_t *conn)
         req = next;
     }
     conn->head = conn->tail = NULL;
+    if (conn->cur) {
+        req_free(conn->cur);
+        conn->cur = NULL;
+    }
     uv_close((uv_handle_t *)&conn->tcp, conn_on_close);
 }
 
@@ -113,19 +125,151 @@ static void conn_on_write(uv_write_t *w, int status)
         gr_conn_close(conn);
         return;
     }
-    conn_update_reading(conn);
+    if (conn->cur)
+        conn_pump(conn);
+    else
+        conn_update_reading(conn);
+}
+
+/* Queues len bytes (ownership of data passes) with libuv. */
+static int conn_queue_write(gr_conn_t *conn, uint8_t *data, size_t len)
+{
+    write_req_t *wr = malloc(sizeof *wr);
+    if (!wr) {
+        free(data);
+        return UV_ENOMEM;
+    }
+    wr->conn = conn;
+    wr->data = data;
+    wr->len = len;
+    uv_buf_t ub = uv_buf_init((char *)data, (unsigned)len);
+    conn->queued_bytes += len;
+    int rc = uv_write(&wr->w, (uv_stream_t *)&conn->tcp, &ub, 1, conn_on_write);
+    if (rc < 0) {
+        conn->queued_bytes -= len;
+        free(data);
+        free(wr);
+    }
+    return rc;
+}
+
+/* Writes the reply in conn->cur, which carries file ranges: buffer pieces
+ * with uv_try_write (queued copies when the socket is full), file ranges
+ * with sendfile(2) while the socket takes them and nothing is queued ahead.
+ * When sendfile would block, the next chunk of the range is read and
+ * queued instead; its completion (conn_on_write) resumes the pump. */
+static void conn_pump(gr_conn_t *conn)
+{
+    uv_stream_t *st = (uv_stream_t *)&conn->tcp;
+    uv_os_fd_t sock;
+    if (uv_fileno((uv_handle_t *)st, &sock) != 0) {
+        gr_conn_close(conn);
+        return;
+    }
+    while (conn->cur && !conn->closing) {
+        gr_req_t *req = conn->cur;
+        gr_splices_t *sps = req->out.splices;
+        size_t norder = sps ? sps->norder : 0;
+        size_t next_at = conn->cur_idx < norder ? sps->order[conn->cur_idx]->at : req->out.len;
+        if (conn->cur_mem < next_at) {
+            size_t n = next_at - conn->cur_mem;
+            uv_buf_t ub = uv_buf_init((char *)req->out.data + conn->cur_mem, (unsigned)n);
+            int w = uv_try_write(st, &ub, 1);
+            if (w < 0 && w != UV_EAGAIN && w != UV_ENOSYS)
+                goto fail;
+            size_t done = w > 0 ? (size_t)w : 0;
+            if (done < n) {
+                uint8_t *copy = malloc(n - done);
+                if (!copy)
+                    goto fail;
+                memcpy(copy, req->out.data + conn->cur_mem + done, n - done);
+                if (conn_queue_write(conn, copy, n - done) < 0)
+                    goto fail;
+            }
+            conn->cur_mem = next_at;
+            continue;
+        }
+        if (conn->cur_idx < norder) {
+            gr_splice_t *sp = sps->order[conn->cur_idx];
+            size_t rem = sp->len - conn->cur_file_off;
+            if (rem == 0) {
+                conn->cur_idx++;
+                conn->cur_file_off = 0;
+                continue;
+            }
+            /* Bytes queued with libuv go first; resume when they are out. */
+            if (uv_stream_get_write_queue_size(st) > 0)
+                return;
+            off_t off = (off_t)(sp->pos + (int64_t)conn->cur_file_off);
+            ssize_t n = sendfile(sock, sp->fd, &off, rem);
+            if (n > 0) {
+                conn->cur_file_off += (size_t)n;
+                continue;
+            }
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 && errno != EAGAIN) {
+                gr_log(GR_LOG_DEBUG, "net", "%s: sendfile failed: %s", conn->peer, strerror(errno));
+                goto fail;
+            }
+            if (n == 0) {
+                GR_LOG_RL(GR_LOG_ERROR, "net",
+                          "%s: closing connection: a log segment ended %zu bytes before the "
+                          "range being sent",
+                          conn->peer, rem);
+                goto fail;
+            }
+            /* The socket is full: queue a copy of the next chunk. */
+            size_t chunk = rem < CONN_FILE_CHUNK ? rem : CONN_FILE_CHUNK;
+            uint8_t *copy = malloc(chunk);
+            if (!copy)
+                goto fail;
+            if (gr_log_io_pread_all(sp->fd, copy, chunk,
+                                    sp->pos + (int64_t)conn->cur_file_off) != 0) {
+                free(copy);
+                GR_LOG_RL(GR_LOG_ERROR, "net", "%s: closing connection: cannot read a log segment",
+                          conn->peer);
+                goto fail;
+            }
+            if (conn_queue_write(conn, copy, chunk) < 0)
+                goto fail;
+            conn->cur_file_off += chunk;
+            continue;
+        }
+        /* All of it is written or queued. */
+        bool close_after = req->close_conn;
+        conn->cur = NULL;
+        req_free(req);
+        if (close_after) {
+            gr_conn_close(conn);
+            return;
+        }
+        conn_flush(conn);
+        return;
+    }
+    return;
+fail:
+    gr_conn_close(conn);
 }
 
 /* Write out every finished reply at the head of the queue, in order. */
 static void conn_flush(gr_conn_t *conn)
 {
-    while (conn->head && conn->head->done && !conn->closing) {
+    while (conn->head && conn->head->done && !conn->closing && !conn->cur) {
         gr_req_t *req = conn->head;
         conn->head = req->next;
         if (!conn->head)
             conn->tail = NULL;
         conn->inflight--;
         bool close_after = req->close_conn;
+        if (req->out.splices && req->out.splices->norder > 0 && !req->out.oom) {
+            conn->cur = req;
+            conn->cur_mem = 0;
+            conn->cur_idx = 0;
+            conn->cur_file_off = 0;
+            conn_pump(conn);
+            return;
+        }
         if (req->out.len > 0 && !req->out.oom) {
             write_req_t *wr = malloc(sizeof *wr);
             if (!wr) {
@@ -334,6 +478,7 @@ void gr_conn_sweep_idle(gr_broker_t *b, int64_t now_ms, int64_t max_idle_ms)
 void gr_req_begin_response(gr_req_t *req)
 {
     gr_buf_reset(&req->out);
+    gr_splices_unplace(&req->out);
     gr_buf_put_i32(&req->out, 0); /* size, patched in end */
     gr_buf_put_i32(&req->out, req->correlation_id);
     /* ApiVersions answers always use header v0 so any client can parse them. */
@@ -354,7 +499,8 @@ static void req_complete(gr_req_t *req)
 
 void gr_req_end_response(gr_req_t *req)
 {
-    gr_buf_patch_i32(&req->out, 0, (int32_t)(req->out.len - 4));
+    size_t total = req->out.len + gr_splices_placed_bytes(&req->out);
+    gr_buf_patch_i32(&req->out, 0, (int32_t)(total - 4));
     req_complete(req);
 }
 

@@ -37,6 +37,10 @@ typedef struct gr_conn_s {
     size_t   frame_len, frame_got;
 
     gr_req_t *head, *tail;   /* requests in arrival order */
+    gr_req_t *cur;           /* reply with file ranges being written (conn_pump) */
+    size_t    cur_mem;       /* its buffer bytes written or queued so far */
+    size_t    cur_idx;       /* its next file range */
+    size_t    cur_file_off;  /* bytes of that range written or queued */
     int       inflight;
     size_t    queued_bytes;  /* written to libuv but not yet completed */
     bool      reading;

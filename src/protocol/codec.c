@@ -1,5 +1,6 @@
 /* Primitive encodings used by the generated codecs; see codec.h. */
 #include "protocol/codec.h"
+#include "base/splice.h"
 #include "base/err.h"
 
 #include <fcntl.h>
@@ -131,6 +132,20 @@ void gr_codec_write_bytes(gr_buf_t *b, bool compact, const gr_bytes_t *s)
     else
         gr_buf_put_i32(b, s->len);
     gr_buf_put(b, s->ptr, (size_t)s->len);
+}
+
+void gr_codec_write_records(gr_buf_t *b, bool compact, const gr_bytes_t *s)
+{
+    if (s->len <= 0 || !b->splices) {
+        gr_codec_write_bytes(b, compact, s);
+        return;
+    }
+    if (compact)
+        gr_buf_put_uvarint(b, (uint64_t)s->len + 1);
+    else
+        gr_buf_put_i32(b, s->len);
+    if (!gr_splices_place(b, s->ptr, (size_t)s->len))
+        gr_buf_put(b, s->ptr, (size_t)s->len);
 }
 
 void gr_codec_write_array_len(gr_buf_t *b, bool compact, int32_t n)

@@ -63,6 +63,9 @@ void gr_codec_read_uuid(gr_reader_t *r, gr_uuid_t *out);
 
 void gr_codec_write_string(gr_buf_t *b, bool compact, const gr_str_t *s);
 void gr_codec_write_bytes(gr_buf_t *b, bool compact, const gr_bytes_t *s);
+/* Records fields: like bytes, but a ptr registered as a file range with the
+ * buffer (base/splice.h) is placed there instead of copied. */
+void gr_codec_write_records(gr_buf_t *b, bool compact, const gr_bytes_t *s);
 void gr_codec_write_array_len(gr_buf_t *b, bool compact, int32_t n);
 
 /* Base64-free textual UUID forms are not needed on the wire; these give the

@@ -5,6 +5,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "base/splice.h"
 #include "log/log_io.h"
 #include "log/log_manager.h"
 #include "log/partition_log.h"
@@ -242,38 +243,69 @@ void gr_part_flush_async(gr_part_t *part, int64_t last_offset, gr_part_flush_cb 
         cb(arg, rc);
 }
 
-int16_t gr_part_read(gr_part_t *part, int64_t offset, int32_t max_bytes, bool min_one,
-                     gr_arena_t *arena, gr_bytes_t *out)
+/* The slice gr_part_read and gr_part_read_splice send; an empty slice
+ * (nothing to send) with GR_KERR_NONE when nothing fits. */
+static int16_t part_slice(gr_part_t *part, int64_t offset, int32_t max_bytes, bool min_one,
+                          gr_plog_slice_t *sl)
 {
-    out->ptr = (const uint8_t *)"";
-    out->len = 0;
+    memset(sl, 0, sizeof *sl);
+    sl->fd = -1;
     int64_t hw = gr_plog_hw(part->log);
     if (offset < gr_plog_start_offset(part->log) || offset > gr_plog_leo(part->log))
         return GR_KERR_OFFSET_OUT_OF_RANGE;
     if (offset >= hw)
         return GR_KERR_NONE;
-    gr_plog_slice_t sl;
-    int rc = gr_plog_read(part->log, offset, max_bytes > 0 ? (size_t)max_bytes : 0, hw, &sl);
+    int rc = gr_plog_read(part->log, offset, max_bytes > 0 ? (size_t)max_bytes : 0, hw, sl);
     if (rc == GR_ERANGE)
         return GR_KERR_OFFSET_OUT_OF_RANGE;
     if (rc != 0)
         return GR_KERR_KAFKA_STORAGE_ERROR;
-    if (sl.len == 0 || (!min_one && sl.len > (size_t)max_bytes)) {
-        gr_plog_slice_release(&sl);
-        return GR_KERR_NONE;
-    }
+    if (sl->len == 0 || (!min_one && sl->len > (size_t)max_bytes))
+        gr_plog_slice_release(sl);
+    return GR_KERR_NONE;
+}
+
+int16_t gr_part_read(gr_part_t *part, int64_t offset, int32_t max_bytes, bool min_one,
+                     gr_arena_t *arena, gr_bytes_t *out)
+{
+    out->ptr = (const uint8_t *)"";
+    out->len = 0;
+    gr_plog_slice_t sl;
+    int16_t err = part_slice(part, offset, max_bytes, min_one, &sl);
+    if (err || sl.len == 0)
+        return err;
     uint8_t *p = gr_arena_alloc(arena, sl.len);
     if (!p) {
         gr_plog_slice_release(&sl);
         return GR_KERR_UNKNOWN_SERVER_ERROR;
     }
-    rc = gr_log_io_pread_all(sl.fd, p, sl.len, sl.pos);
+    int rc = gr_log_io_pread_all(sl.fd, p, sl.len, sl.pos);
     size_t n = sl.len;
     gr_plog_slice_release(&sl);
     if (rc != 0)
         return GR_KERR_KAFKA_STORAGE_ERROR;
     out->ptr = p;
     out->len = (int32_t)n;
+    return GR_KERR_NONE;
+}
+
+static void seg_release(void *seg) { gr_log_segment_unref(seg); }
+
+int16_t gr_part_read_splice(gr_part_t *part, int64_t offset, int32_t max_bytes, bool min_one,
+                            gr_buf_t *resp, gr_bytes_t *out)
+{
+    out->ptr = (const uint8_t *)"";
+    out->len = 0;
+    gr_plog_slice_t sl;
+    int16_t err = part_slice(part, offset, max_bytes, min_one, &sl);
+    if (err || sl.len == 0)
+        return err;
+    const uint8_t *tag;
+    /* The reference on the segment passes to the registered range. */
+    if (gr_splices_add(resp, sl.fd, sl.pos, sl.len, seg_release, sl.seg, &tag) != 0)
+        return GR_KERR_UNKNOWN_SERVER_ERROR;
+    out->ptr = tag;
+    out->len = (int32_t)sl.len;
     return GR_KERR_NONE;
 }
 

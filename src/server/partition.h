@@ -34,6 +34,12 @@ void gr_part_flush_async(gr_part_t *part, int64_t last_offset, gr_part_flush_cb 
  * watermark. Returns a Kafka error code; *out points into arena. */
 int16_t gr_part_read(gr_part_t *part, int64_t offset, int32_t max_bytes, bool min_one,
                      gr_arena_t *arena, gr_bytes_t *out);
+/* The same range without copying it: it is registered as a file range
+ * with the response buffer (base/splice.h) and *out gets the tag and
+ * length that stand for it in the response. The range keeps its segment
+ * open until the buffer is freed. */
+int16_t gr_part_read_splice(gr_part_t *part, int64_t offset, int32_t max_bytes, bool min_one,
+                            gr_buf_t *resp, gr_bytes_t *out);
 
 /* DeleteRecords on this partition: raises the log start offset to offset
  * (-1 = the high watermark) and removes the segments wholly below it.
