@@ -6,6 +6,7 @@
 #include "base/log.h"
 #include "base/splice.h"
 #include "log/log_io.h"
+#include "log/partition_log.h"
 #include "server/broker.h"
 
 #include <stdio.h>
@@ -257,6 +258,11 @@ static void conn_flush(gr_conn_t *conn)
 {
     while (conn->head && conn->head->done && !conn->closing && !conn->cur) {
         gr_req_t *req = conn->head;
+        if (!gr_broker_meta_durable_for(conn->broker, req->meta_end)) {
+            /* Built on metadata not yet on disk: wait for the flush. */
+            conn->broker->meta_held = true;
+            break;
+        }
         conn->head = req->next;
         if (!conn->head)
             conn->tail = NULL;
@@ -489,6 +495,8 @@ void gr_req_begin_response(gr_req_t *req)
 static void req_complete(gr_req_t *req)
 {
     req->done = true;
+    gr_broker_t *b = req->broker;
+    req->meta_end = b->metalog ? gr_plog_leo(b->metalog) : 0;
     gr_arena_free(&req->arena);
     if (!req->conn) {
         req_free(req);

@@ -42,6 +42,8 @@ typedef struct gr_req_s {
     gr_buf_t out;               /* size prefix + response header + body */
     bool     done;              /* answered; out is ready (or empty) */
     bool     close_conn;        /* close the connection after this one */
+    int64_t  meta_end;          /* metadata log end when answered: the reply
+                                   waits until that much of it is durable */
     int64_t  start_us;
 } gr_req_t;
 

@@ -83,6 +83,52 @@ static int replay_metadata(gr_broker_t *b)
     return rc == GR_ERANGE ? 0 : rc;
 }
 
+static void meta_flush_start(gr_broker_t *b);
+static void broker_stop(gr_broker_t *b);
+
+static void meta_flush_done(void *arg, int status)
+{
+    gr_broker_t *b = arg;
+    int64_t upto = b->meta_flush_upto;
+    b->meta_flushing = false;
+    if (status != 0) {
+        if (b->stopping)
+            return;
+        /* The metadata log cannot be trusted any more: stop, as Kafka halts
+         * on a metadata log failure. Replies waiting for it never go out. */
+        gr_log(GR_LOG_ERROR, "metadata", "cannot flush the metadata log: %s; shutting down",
+               gr_strerror(status));
+        b->exit_code = 1;
+        broker_stop(b);
+        return;
+    }
+    if (upto > b->meta_durable)
+        b->meta_durable = upto;
+    if (gr_plog_leo(b->metalog) > b->meta_durable)
+        meta_flush_start(b);
+    if (b->meta_held) {
+        b->meta_held = false;
+        for (gr_conn_t *c = b->conns, *next; c; c = next) {
+            next = c->next;
+            gr_conn_request_done(c);
+        }
+    }
+}
+
+static void meta_flush_start(gr_broker_t *b)
+{
+    if (b->meta_flushing)
+        return;
+    int64_t upto = gr_plog_leo(b->metalog);
+    b->meta_flush_upto = upto;
+    int rc = gr_logmgr_flush_async(b->logs, b->metalog, upto, meta_flush_done, b);
+    if (rc != 0) {
+        meta_flush_done(b, rc);
+        return;
+    }
+    b->meta_flushing = true;
+}
+
 int gr_broker_commit_records(gr_broker_t *b, gr_buf_t *recs, int n)
 {
     gr_batch_builder_t bb;
@@ -101,8 +147,11 @@ int gr_broker_commit_records(gr_broker_t *b, gr_buf_t *recs, int n)
     if (rc == 0)
         rc = gr_plog_append(b->metalog, batch.data, batch.len, 0, &base, &last);
     gr_buf_free(&batch);
-    if (rc == 0)
+    if (rc == 0 && !b->meta_async) {
         rc = gr_plog_flush(b->metalog, last + 1);
+        if (rc == 0)
+            b->meta_durable = last + 1;
+    }
     if (rc != 0) {
         gr_log(GR_LOG_ERROR, "metadata", "cannot write the metadata log: %s", gr_strerror(rc));
         return rc;
@@ -113,6 +162,8 @@ int gr_broker_commit_records(gr_broker_t *b, gr_buf_t *recs, int n)
             gr_log(GR_LOG_ERROR, "metadata", "a record just written does not apply");
         b->meta.applied_offset = base + i;
     }
+    if (b->meta_async)
+        meta_flush_start(b);
     return 0;
 }
 
@@ -707,8 +758,10 @@ int gr_broker_run(gr_config_t *cfg)
 
     gr_log(GR_LOG_INFO, "broker", "node %d of cluster %s ready, data in %s", b->node_id,
            b->cluster_id, dir);
+    b->meta_durable = gr_plog_leo(b->metalog);
+    b->meta_async = true;
     uv_run(b->loop, UV_RUN_DEFAULT);
-    exit_code = 0;
+    exit_code = b->exit_code;
 
 out:
     /* Flush and checkpoint everything, then close. */

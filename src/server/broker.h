@@ -42,6 +42,13 @@ typedef struct gr_broker_s {
 
     struct gr_logmgr_s *logs;
     struct gr_plog_s   *metalog;  /* __cluster_metadata-0 */
+    /* Metadata records are applied when written and made durable by a
+     * flusher thread; replies built after a write wait for it (conn.c). */
+    bool                meta_async;    /* flush off the loop (once serving) */
+    bool                meta_flushing; /* a flush of the metadata log is running */
+    bool                meta_held;     /* some reply waits for meta_durable */
+    int64_t             meta_durable;  /* metadata log offsets below this are on disk */
+    int64_t             meta_flush_upto; /* what the running flush makes durable */
     gr_meta_t           meta;
     gr_pid_alloc_t      pids;
 
@@ -70,7 +77,17 @@ int gr_broker_run(gr_config_t *cfg);
 gr_part_t *gr_broker_part(gr_broker_t *b, gr_meta_topic_t *t, int32_t partition);
 
 /* Commit metadata records (each a framed record in recs[i]) as one atomic
- * batch of the metadata log, then apply them to the image. */
+ * batch of the metadata log, then apply them to the image. While serving,
+ * the fsync runs on a flusher thread: every reply built from now on is held
+ * until the batch is durable (gr_broker_meta_durable_for), so no client
+ * sees metadata that a crash could take back. Before that (start-up) the
+ * batch is fsynced here. */
 int gr_broker_commit_records(gr_broker_t *b, gr_buf_t *recs, int n);
+
+/* Whether a reply built when the metadata log ended at meta_end may go out. */
+static inline bool gr_broker_meta_durable_for(const gr_broker_t *b, int64_t meta_end)
+{
+    return meta_end <= b->meta_durable;
+}
 
 #endif
