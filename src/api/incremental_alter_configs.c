@@ -4,6 +4,7 @@
  * ValidateOnly honoured. A resource named twice in one request is refused
  * both times, as Kafka does. */
 #include "api/dispatch.h"
+#include "api/resources.h"
 #include "cluster/controller.h"
 #include "kafka_msgs.h"
 #include "protocol/errors.h"
@@ -13,39 +14,6 @@
 #include <string.h>
 
 typedef gr_IncrementalAlterConfigsRequest_AlterConfigsResource res_t;
-
-static int cmp_resource(const void *a, const void *b, void *arg)
-{
-    const res_t *x = &((const res_t *)arg)[*(const int32_t *)a];
-    const res_t *y = &((const res_t *)arg)[*(const int32_t *)b];
-    if (x->ResourceType != y->ResourceType)
-        return x->ResourceType < y->ResourceType ? -1 : 1;
-    int32_t xl = x->ResourceName.len > 0 ? x->ResourceName.len : 0;
-    int32_t yl = y->ResourceName.len > 0 ? y->ResourceName.len : 0;
-    int c = xl && yl ? memcmp(x->ResourceName.ptr, y->ResourceName.ptr, (size_t)(xl < yl ? xl : yl)) : 0;
-    if (c)
-        return c;
-    if (xl != yl)
-        return xl < yl ? -1 : 1;
-    return (x->ResourceName.len > y->ResourceName.len) - (x->ResourceName.len < y->ResourceName.len);
-}
-
-/* dup[i] = resource i is named more than once (found by sorting: a request
- * may name many resources). */
-static bool *find_duplicates(gr_arena_t *a, res_t *res, int32_t n)
-{
-    bool *dup = gr_arena_calloc(a, (size_t)n + 1, sizeof *dup);
-    int32_t *idx = gr_arena_calloc(a, (size_t)n + 1, sizeof *idx);
-    if (!dup || !idx)
-        return NULL;
-    for (int32_t i = 0; i < n; i++)
-        idx[i] = i;
-    qsort_r(idx, (size_t)n, sizeof *idx, cmp_resource, res);
-    for (int32_t i = 1; i < n; i++)
-        if (cmp_resource(&idx[i - 1], &idx[i], res) == 0)
-            dup[idx[i - 1]] = dup[idx[i]] = true;
-    return dup;
-}
 
 void gr_api_incremental_alter_configs(gr_req_t *req)
 {
@@ -63,7 +31,15 @@ void gr_api_incremental_alter_configs(gr_req_t *req)
         return;
     }
     rs.Responses_count = n;
-    bool *dups = find_duplicates(&req->arena, rq.Resources, n);
+    gr_api_resource_t *names = gr_arena_calloc(&req->arena, (size_t)n + 1, sizeof *names);
+    bool *dups = NULL;
+    if (names) {
+        for (int32_t i = 0; i < n; i++) {
+            names[i].type = rq.Resources[i].ResourceType;
+            names[i].name = rq.Resources[i].ResourceName;
+        }
+        dups = gr_api_duplicate_resources(&req->arena, names, n);
+    }
     if (!dups) {
         gr_req_malformed(req, "out of memory");
         return;
