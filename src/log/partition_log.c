@@ -708,8 +708,8 @@ int gr_plog_retain(gr_plog_t *plog, int64_t now_ms, size_t *removed, unsigned *r
     return rc;
 }
 
-int gr_plog_read(gr_plog_t *plog, int64_t offset, size_t max_bytes, int64_t max_offset,
-                 gr_plog_slice_t *out)
+static int plog_read(gr_plog_t *plog, int64_t offset, size_t max_bytes, int64_t max_offset,
+                     bool partial, gr_plog_slice_t *out)
 {
     memset(out, 0, sizeof *out);
     out->fd = -1;
@@ -722,7 +722,7 @@ int gr_plog_read(gr_plog_t *plog, int64_t offset, size_t max_bytes, int64_t max_
     for (size_t i = seg_for(plog, offset); i < plog->nsegs; i++) {
         gr_segment_t *seg = plog->segs[i];
         int64_t pos, len, first;
-        int rc = gr_log_segment_read_range(seg, offset, mb, max_offset, &pos, &len, &first);
+        int rc = gr_log_segment_read_range(seg, offset, mb, max_offset, partial, &pos, &len, &first);
         if (rc == GR_ENOTFOUND)
             continue; /* offset falls after this segment's last batch */
         if (rc)
@@ -738,6 +738,18 @@ int gr_plog_read(gr_plog_t *plog, int64_t offset, size_t max_bytes, int64_t max_
         return 0;
     }
     return 0;
+}
+
+int gr_plog_read(gr_plog_t *plog, int64_t offset, size_t max_bytes, int64_t max_offset,
+                 gr_plog_slice_t *out)
+{
+    return plog_read(plog, offset, max_bytes, max_offset, false, out);
+}
+
+int gr_plog_read_fetch(gr_plog_t *plog, int64_t offset, size_t max_bytes, int64_t max_offset,
+                       gr_plog_slice_t *out)
+{
+    return plog_read(plog, offset, max_bytes, max_offset, true, out);
 }
 
 void gr_plog_slice_release(gr_plog_slice_t *slice)

@@ -146,6 +146,10 @@ typedef struct gr_plog_slice_s {
  * slice if offset == LEO or nothing is below max_offset. */
 int gr_plog_read(gr_plog_t *plog, int64_t offset, size_t max_bytes, int64_t max_offset,
                  gr_plog_slice_t *out);
+/* Like gr_plog_read, but the range is cut at max_bytes even inside a
+ * batch (the first batch still whole), as Kafka answers a fetch. */
+int gr_plog_read_fetch(gr_plog_t *plog, int64_t offset, size_t max_bytes, int64_t max_offset,
+                       gr_plog_slice_t *out);
 void gr_plog_slice_release(gr_plog_slice_t *slice);
 /* Same as gr_plog_read, appending the bytes to out (pread). */
 int gr_plog_read_copy(gr_plog_t *plog, int64_t offset, size_t max_bytes, int64_t max_offset,

@@ -745,8 +745,8 @@ int gr_log_segment_find(gr_segment_t *seg, int64_t offset, int64_t *pos,
 }
 
 int gr_log_segment_read_range(gr_segment_t *seg, int64_t offset, int64_t max_bytes,
-                              int64_t max_offset, int64_t *pos_out, int64_t *len_out,
-                              int64_t *first_offset)
+                              int64_t max_offset, bool partial, int64_t *pos_out,
+                              int64_t *len_out, int64_t *first_offset)
 {
     gr_log_batch_hdr_t h;
     int64_t pos;
@@ -758,24 +758,29 @@ int gr_log_segment_read_range(gr_segment_t *seg, int64_t offset, int64_t max_byt
     *len_out = 0;
     if (gr_log_batch_last_offset(&h) >= max_offset)
         return 0;
-    int64_t end = pos + gr_log_batch_size(&h);
-    if (seg->next_offset <= max_offset && seg->size - pos <= max_bytes) {
-        /* The common tailing read: the rest of the segment fits. */
-        *len_out = seg->size - pos;
+    int64_t first = gr_log_batch_size(&h);
+    int64_t want = max_bytes > first ? max_bytes : first;
+    int64_t end = pos + first;
+    if (seg->next_offset <= max_offset && (partial || seg->size - pos <= max_bytes)) {
+        /* Every batch from here is readable: the rest of the segment, cut
+         * at the limit (the common tailing read takes it all). */
+        int64_t rest = seg->size - pos;
+        *len_out = rest < want ? rest : want;
         return 0;
     }
     hdr_reader_t *r = malloc(sizeof *r);
     if (!r)
         return GR_ENOMEM;
     reader_init(r, seg);
-    while (end < seg->size) {
-        if (reader_hdr(r, end, &h, NULL) || gr_log_batch_last_offset(&h) >= max_offset ||
-            end + gr_log_batch_size(&h) - pos > max_bytes)
+    while (end < seg->size && end - pos < want) {
+        if (reader_hdr(r, end, &h, NULL) || gr_log_batch_last_offset(&h) >= max_offset)
+            break;
+        if (!partial && end + gr_log_batch_size(&h) - pos > max_bytes)
             break;
         end += gr_log_batch_size(&h);
     }
     free(r);
-    *len_out = end - pos;
+    *len_out = end - pos < want ? end - pos : want;
     return 0;
 }
 

@@ -74,13 +74,15 @@ int gr_log_segment_append(gr_segment_t *seg, const uint8_t *batches, size_t len)
 int gr_log_segment_find(gr_segment_t *seg, int64_t offset, int64_t *pos,
                         gr_log_batch_hdr_t *hdr);
 
-/* The extent [*pos, *pos + *len) of whole batches for a read: from the
- * first batch whose last offset >= offset, only batches whose last offset
- * is below max_offset, at most max_bytes but always the first batch whole.
- * *len is 0 when that first batch is not below max_offset. GR_ENOTFOUND
- * when every batch ends before offset. */
+/* The extent [*pos, *pos + *len) of batches for a read: from the first
+ * batch whose last offset >= offset, only batches whose last offset is
+ * below max_offset, at most max_bytes but always the first batch whole.
+ * Whole batches only, unless partial: then the extent is cut at max_bytes
+ * even inside a batch, as Kafka's fetch does (clients drop a partial last
+ * batch and fetch it again). *len is 0 when that first batch is not below
+ * max_offset. GR_ENOTFOUND when every batch ends before offset. */
 int gr_log_segment_read_range(gr_segment_t *seg, int64_t offset, int64_t max_bytes,
-                              int64_t max_offset, int64_t *pos, int64_t *len,
+                              int64_t max_offset, bool partial, int64_t *pos, int64_t *len,
                               int64_t *first_offset);
 
 /* Position and header of the first batch whose maxTimestamp >= ts, using

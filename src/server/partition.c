@@ -244,9 +244,10 @@ void gr_part_flush_async(gr_part_t *part, int64_t last_offset, gr_part_flush_cb 
 }
 
 /* The slice gr_part_read and gr_part_read_splice send; an empty slice
- * (nothing to send) with GR_KERR_NONE when nothing fits. */
+ * (nothing to send) with GR_KERR_NONE when nothing fits. partial: cut at
+ * max_bytes inside a batch, as Kafka's fetch does. */
 static int16_t part_slice(gr_part_t *part, int64_t offset, int32_t max_bytes, bool min_one,
-                          gr_plog_slice_t *sl)
+                          bool partial, gr_plog_slice_t *sl)
 {
     memset(sl, 0, sizeof *sl);
     sl->fd = -1;
@@ -255,7 +256,9 @@ static int16_t part_slice(gr_part_t *part, int64_t offset, int32_t max_bytes, bo
         return GR_KERR_OFFSET_OUT_OF_RANGE;
     if (offset >= hw)
         return GR_KERR_NONE;
-    int rc = gr_plog_read(part->log, offset, max_bytes > 0 ? (size_t)max_bytes : 0, hw, sl);
+    size_t mb = max_bytes > 0 ? (size_t)max_bytes : 0;
+    int rc = partial ? gr_plog_read_fetch(part->log, offset, mb, hw, sl)
+                     : gr_plog_read(part->log, offset, mb, hw, sl);
     if (rc == GR_ERANGE)
         return GR_KERR_OFFSET_OUT_OF_RANGE;
     if (rc != 0)
@@ -271,7 +274,7 @@ int16_t gr_part_read(gr_part_t *part, int64_t offset, int32_t max_bytes, bool mi
     out->ptr = (const uint8_t *)"";
     out->len = 0;
     gr_plog_slice_t sl;
-    int16_t err = part_slice(part, offset, max_bytes, min_one, &sl);
+    int16_t err = part_slice(part, offset, max_bytes, min_one, false, &sl);
     if (err || sl.len == 0)
         return err;
     uint8_t *p = gr_arena_alloc(arena, sl.len);
@@ -297,7 +300,7 @@ int16_t gr_part_read_splice(gr_part_t *part, int64_t offset, int32_t max_bytes, 
     out->ptr = (const uint8_t *)"";
     out->len = 0;
     gr_plog_slice_t sl;
-    int16_t err = part_slice(part, offset, max_bytes, min_one, &sl);
+    int16_t err = part_slice(part, offset, max_bytes, min_one, true, &sl);
     if (err || sl.len == 0)
         return err;
     const uint8_t *tag;

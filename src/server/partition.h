@@ -34,7 +34,10 @@ void gr_part_flush_async(gr_part_t *part, int64_t last_offset, gr_part_flush_cb 
  * watermark. Returns a Kafka error code; *out points into arena. */
 int16_t gr_part_read(gr_part_t *part, int64_t offset, int32_t max_bytes, bool min_one,
                      gr_arena_t *arena, gr_bytes_t *out);
-/* The same range without copying it: it is registered as a file range
+/* The range a Fetch answers with, without copying it: like gr_part_read
+ * but cut at max_bytes even inside a batch, as Kafka does (the client
+ * drops a partial last batch and asks for it again), so each answer
+ * carries as much as the limits allow. It is registered as a file range
  * with the response buffer (base/splice.h) and *out gets the tag and
  * length that stand for it in the response. The range keeps its segment
  * open until the buffer is freed. */

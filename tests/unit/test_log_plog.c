@@ -70,6 +70,60 @@ static void read_all(gr_plog_t *pl, int64_t from, int64_t max_offset, size_t max
     }
 }
 
+/* Fetch reads (gr_plog_read_fetch) are cut at max_bytes inside a batch, as
+ * Kafka answers a fetch, but never past the HW and never below one whole
+ * first batch. */
+static void test_read_fetch_partial(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    gr_plog_config_t cfg;
+    gr_plog_config_default(&cfg);
+    gr_plog_t *pl;
+    assert_int_equal(gr_plog_open(dir, &cfg, -1, &pl), 0);
+    gr_buf_t all;
+    gr_buf_init(&all);
+    append_n(pl, 10, 5, 100, 1000, 0, &all); /* ten batches of offsets 5k..5k+4 */
+    gr_plog_set_hw(pl, gr_plog_leo(pl));
+    size_t bsz = all.len / 10;
+    assert_int_equal(bsz * 10, all.len);
+
+    gr_plog_slice_t s;
+    /* Cut inside the fourth batch. */
+    size_t lim = 3 * bsz + bsz / 2;
+    assert_int_equal(gr_plog_read_fetch(pl, 0, lim, INT64_MAX, &s), 0);
+    assert_int_equal(s.len, lim);
+    assert_int_equal(s.pos, 0);
+    gr_plog_slice_release(&s);
+    /* The whole-batch read stops before it. */
+    assert_int_equal(gr_plog_read(pl, 0, lim, INT64_MAX, &s), 0);
+    assert_int_equal(s.len, 3 * bsz);
+    gr_plog_slice_release(&s);
+    /* A limit below one batch still gets the first batch whole. */
+    assert_int_equal(gr_plog_read_fetch(pl, 12, 10, INT64_MAX, &s), 0);
+    assert_int_equal(s.first_offset, 10);
+    assert_int_equal(s.len, bsz);
+    gr_plog_slice_release(&s);
+    /* The HW ends the range at a whole batch, whatever the limit. */
+    gr_plog_set_hw(pl, 23);
+    assert_int_equal(gr_plog_read_fetch(pl, 0, 1 << 20, gr_plog_hw(pl), &s), 0);
+    assert_int_equal(s.len, 4 * bsz); /* batches 0..19; 20..24 is not below 23 */
+    gr_plog_slice_release(&s);
+    /* Everything when the limit allows. */
+    gr_plog_set_hw(pl, gr_plog_leo(pl));
+    assert_int_equal(gr_plog_read_fetch(pl, 0, 1 << 20, gr_plog_hw(pl), &s), 0);
+    assert_int_equal(s.len, all.len);
+    uint8_t *got = malloc(s.len);
+    assert_non_null(got);
+    assert_int_equal(gr_log_io_pread_all(s.fd, got, s.len, s.pos), 0);
+    assert_memory_equal(got, all.data, all.len);
+    free(got);
+    gr_plog_slice_release(&s);
+    gr_plog_close(pl);
+    gr_buf_free(&all);
+    tu_rmdir(dir);
+}
+
 static void test_append_read_roll(void **state)
 {
     (void)state;
@@ -569,6 +623,7 @@ int main(void)
     gr_log_level = GR_LOG_ERROR + 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_append_read_roll),
+        cmocka_unit_test(test_read_fetch_partial),
         cmocka_unit_test(test_multi_batch_append_and_errors),
         cmocka_unit_test(test_timestamps),
         cmocka_unit_test(test_truncate),
