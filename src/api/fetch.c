@@ -58,6 +58,19 @@ static void op_unwait(fetch_op_t *op)
     }
 }
 
+/* Out of memory while building the answer: when it must be given now, the
+ * connection is closed (with one log line) rather than left waiting. */
+static bool fetch_oom(fetch_op_t *op, bool final)
+{
+    if (!final)
+        return false;
+    op->replied = true;
+    op_unwait(op);
+    op->nitems = 0;
+    gr_req_malformed(op->req, "out of memory building the Fetch answer");
+    return true;
+}
+
 /* Build the response; returns false (and builds nothing durable) when not
  * final and fewer than MinBytes are available. */
 static bool fetch_build(fetch_op_t *op, bool final)
@@ -72,7 +85,7 @@ static bool fetch_build(fetch_op_t *op, bool final)
     pdata_t *pd = gr_arena_calloc(&req->arena, (size_t)op->nitems + 1, sizeof *pd);
     bool *include = gr_arena_calloc(&req->arena, (size_t)op->nitems + 1, sizeof *include);
     if (!pd || !include)
-        return final;
+        return fetch_oom(op, final);
     /* Records go out by sendfile from their segments; an attempt that does
      * not answer yet lets go of the ranges it took. */
     size_t mark = gr_splices_count(&req->out);
@@ -146,7 +159,7 @@ static bool fetch_build(fetch_op_t *op, bool final)
     rs.SessionId = op->session_id;
     rs.Responses = gr_arena_calloc(&req->arena, (size_t)op->nitems + 1, sizeof *rs.Responses);
     if (!rs.Responses)
-        return final;
+        return fetch_oom(op, final);
     /* Group partitions by topic, keeping first-seen topic order. */
     int32_t nt = 0;
     for (int32_t i = 0; i < op->nitems; i++) {
@@ -170,7 +183,7 @@ static bool fetch_build(fetch_op_t *op, bool final)
             rt->TopicId = it->id;
             rt->Partitions = gr_arena_calloc(&req->arena, (size_t)op->nitems, sizeof *rt->Partitions);
             if (!rt->Partitions)
-                return final;
+                return fetch_oom(op, final);
         }
         rt->Partitions[rt->Partitions_count++] = pd[i];
     }
