@@ -78,6 +78,12 @@ typedef struct gr_cli_args_s {
 void gr_cli_args_init(gr_cli_args_t *a, int argc, char **argv, int first, const char *usage);
 /* Returns an option id, or one of GR_CLI_ARG_*. opts ends with a zeroed row. */
 int gr_cli_args_next(gr_cli_t *cli, gr_cli_args_t *a, const gr_cli_opt_t *opts, const char **val);
+/* Reads exactly one positional argument (and the given options, each passed
+ * to on_opt when not NULL) after an action word; what names it in the error
+ * when it is missing ("a GROUP is required"). Returns 0, -1 for --help, or
+ * an exit code. */
+int gr_cli_args_one(gr_cli_t *cli, gr_cli_args_t *a, const gr_cli_opt_t *opts, const char *what,
+                    const char **arg, int (*on_opt)(void *, int, const char *), void *ctx);
 /* Handles one global option at argv[*i] (advancing *i past its value).
  * Returns 1 if it was one, 0 if not, GR_CLI_ARG_ERR on a bad value. */
 int gr_cli_global_opt(gr_cli_t *cli, int argc, char **argv, int *i, const char *usage);

@@ -643,3 +643,29 @@ void gr_cli_json_str(FILE *f, const void *s, size_t len)
     }
     putc('"', f);
 }
+
+int gr_cli_args_one(gr_cli_t *cli, gr_cli_args_t *a, const gr_cli_opt_t *opts, const char *what,
+                    const char **arg, int (*on_opt)(void *, int, const char *), void *ctx)
+{
+    const char *val;
+    int         id;
+    *arg = NULL;
+    while ((id = gr_cli_args_next(cli, a, opts, &val)) != GR_CLI_ARG_END) {
+        if (id == GR_CLI_ARG_ERR)
+            return GR_CLI_EUSAGE;
+        if (id == GR_CLI_ARG_HELP)
+            return -1;
+        if (id == GR_CLI_ARG_POS) {
+            if (*arg)
+                return gr_cli_usage_error(a->usage, "unexpected argument '%s'", val);
+            *arg = val;
+            continue;
+        }
+        int rc = on_opt ? on_opt(ctx, id, val) : 0;
+        if (rc)
+            return rc;
+    }
+    if (!*arg || !**arg)
+        return gr_cli_usage_error(a->usage, "%s is required", what);
+    return 0;
+}

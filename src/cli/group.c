@@ -128,34 +128,6 @@ static int admin_new(gr_cli_t *cli, const char *what, rd_kafka_t **rkp)
     return gr_cli_client_new(cli, RD_KAFKA_CONSUMER, conf, what, rkp);
 }
 
-/* Reads exactly one GROUP (and the given options) after the action word.
- * Returns 0, -1 for --help, or an exit code. */
-static int parse_group_args(gr_cli_t *cli, gr_cli_args_t *a, const gr_cli_opt_t *opts,
-                            const char **group, int (*on_opt)(void *, int, const char *), void *ctx)
-{
-    const char *val;
-    int         id;
-    *group = NULL;
-    while ((id = gr_cli_args_next(cli, a, opts, &val)) != GR_CLI_ARG_END) {
-        if (id == GR_CLI_ARG_ERR)
-            return GR_CLI_EUSAGE;
-        if (id == GR_CLI_ARG_HELP)
-            return -1;
-        if (id == GR_CLI_ARG_POS) {
-            if (*group)
-                return gr_cli_usage_error(a->usage, "unexpected argument '%s'", val);
-            *group = val;
-            continue;
-        }
-        int rc = on_opt ? on_opt(ctx, id, val) : 0;
-        if (rc)
-            return rc;
-    }
-    if (!*group || !**group)
-        return gr_cli_usage_error(a->usage, "a GROUP is required");
-    return 0;
-}
-
 static const char *state_name(rd_kafka_consumer_group_state_t s)
 {
     return rd_kafka_consumer_group_state_name(s);
@@ -452,7 +424,7 @@ static int group_describe(gr_cli_t *cli, gr_cli_args_t *a)
 {
     static const gr_cli_opt_t opts[] = {{NULL, 0, 0, 0}};
     const char               *group;
-    int                       rc = parse_group_args(cli, a, opts, &group, NULL, NULL);
+    int                       rc = gr_cli_args_one(cli, a, opts, "a GROUP", &group, NULL, NULL);
     if (rc)
         return rc < 0 ? gr_cli_help(gr_cli_group_usage) : rc;
 
@@ -635,7 +607,7 @@ static int group_delete(gr_cli_t *cli, gr_cli_args_t *a)
 {
     static const gr_cli_opt_t opts[] = {{NULL, 0, 0, 0}};
     const char               *group;
-    int                       rc = parse_group_args(cli, a, opts, &group, NULL, NULL);
+    int                       rc = gr_cli_args_one(cli, a, opts, "a GROUP", &group, NULL, NULL);
     if (rc)
         return rc < 0 ? gr_cli_help(gr_cli_group_usage) : rc;
 
@@ -901,7 +873,7 @@ static int group_reset_offsets(gr_cli_t *cli, gr_cli_args_t *a)
     };
     reset_args_t r = {.partition = -1, .how = RESET_NONE};
     const char  *group;
-    int          rc = parse_group_args(cli, a, opts, &group, reset_opt, &r);
+    int          rc = gr_cli_args_one(cli, a, opts, "a GROUP", &group, reset_opt, &r);
     if (rc)
         return rc < 0 ? gr_cli_help(gr_cli_group_usage) : rc;
     if (!r.topic)

@@ -48,33 +48,6 @@ static int admin_new(gr_cli_t *cli, const char *what, rd_kafka_t **rkp)
     return gr_cli_client_new(cli, RD_KAFKA_PRODUCER, conf, what, rkp);
 }
 
-/* Reads exactly one NAME (and the given options) after the action word. */
-static int parse_name_args(gr_cli_t *cli, gr_cli_args_t *a, const gr_cli_opt_t *opts,
-                           const char **name, int (*on_opt)(void *, int, const char *), void *ctx)
-{
-    const char *val;
-    int         id;
-    *name = NULL;
-    while ((id = gr_cli_args_next(cli, a, opts, &val)) != GR_CLI_ARG_END) {
-        if (id == GR_CLI_ARG_ERR)
-            return GR_CLI_EUSAGE;
-        if (id == GR_CLI_ARG_HELP)
-            return -1;
-        if (id == GR_CLI_ARG_POS) {
-            if (*name)
-                return gr_cli_usage_error(a->usage, "unexpected argument '%s'", val);
-            *name = val;
-            continue;
-        }
-        int rc = on_opt ? on_opt(ctx, id, val) : 0;
-        if (rc)
-            return rc;
-    }
-    if (!*name || !**name)
-        return gr_cli_usage_error(a->usage, "a topic NAME is required");
-    return 0;
-}
-
 /* ---- create ---- */
 
 typedef struct create_args_s {
@@ -118,7 +91,7 @@ static int topic_create(gr_cli_t *cli, gr_cli_args_t *a)
     };
     create_args_t c = {.partitions = -1, .rf = -1};
     const char   *name;
-    int           rc = parse_name_args(cli, a, opts, &name, create_opt, &c);
+    int           rc = gr_cli_args_one(cli, a, opts, "a topic NAME", &name, create_opt, &c);
     if (rc)
         return rc < 0 ? gr_cli_help(gr_cli_topic_usage) : rc;
 
@@ -192,7 +165,7 @@ static int topic_delete(gr_cli_t *cli, gr_cli_args_t *a)
     };
     int         if_exists = 0;
     const char *name;
-    int         rc = parse_name_args(cli, a, opts, &name, delete_opt, &if_exists);
+    int         rc = gr_cli_args_one(cli, a, opts, "a topic NAME", &name, delete_opt, &if_exists);
     if (rc)
         return rc < 0 ? gr_cli_help(gr_cli_topic_usage) : rc;
 
@@ -430,7 +403,7 @@ static int topic_describe(gr_cli_t *cli, gr_cli_args_t *a)
 {
     static const gr_cli_opt_t opts[] = {{NULL, 0, 0, 0}};
     const char               *name;
-    int                       rc = parse_name_args(cli, a, opts, &name, NULL, NULL);
+    int                       rc = gr_cli_args_one(cli, a, opts, "a topic NAME", &name, NULL, NULL);
     if (rc)
         return rc < 0 ? gr_cli_help(gr_cli_topic_usage) : rc;
 
@@ -535,7 +508,7 @@ static int topic_delete_records(gr_cli_t *cli, gr_cli_args_t *a)
     };
     dr_args_t d = {0, 0, -1};
     const char *name;
-    int rc = parse_name_args(cli, a, opts, &name, dr_opt, &d);
+    int rc = gr_cli_args_one(cli, a, opts, "a topic NAME", &name, dr_opt, &d);
     if (rc)
         return rc < 0 ? gr_cli_help(gr_cli_topic_usage) : rc;
     if (!d.have_before)
