@@ -10,7 +10,7 @@
  * the newest stable version in the vendored schemas. */
 static const gr_api_row_t rows[] = {
     {GR_API_Produce, 0, 11, gr_api_produce, 0},
-    {GR_API_Fetch, 4, 17, gr_api_fetch, 0},
+    {GR_API_Fetch, 0, 17, gr_api_fetch, 0},
     {GR_API_ListOffsets, 0, 9, gr_api_list_offsets, 0},
     {GR_API_Metadata, 0, 12, gr_api_metadata, 0},
     {GR_API_ApiVersions, 0, 4, gr_api_api_versions, 0},

@@ -1,16 +1,19 @@
-/* Fetch (key 1), versions 4-17: reads whole batches from each requested
+/* Fetch (key 1), versions 0-17: reads whole batches from each requested
  * partition up to its high watermark, within the partition and response
- * byte limits (the first batch is returned even when larger, as KIP-74
- * requires). When fewer than MinBytes are ready the request waits (long
- * poll) until an append wakes it or MaxWaitMs passes. Incremental fetch
- * sessions (KIP-227) are kept in fetch_session.c. v13+ names topics by id.
- * Fetch v0-3 would need records down-converted to magic 0/1 and is not
- * served. */
+ * byte limits (from v3 the first batch is returned even when larger, as
+ * KIP-74 requires; v0-2 keep the limit hard). When fewer than MinBytes are
+ * ready the request waits (long poll) until an append wakes it or
+ * MaxWaitMs passes. Incremental fetch sessions (KIP-227) are kept in
+ * fetch_session.c. v13+ names topics by id. v0-3 read message format v0/v1:
+ * the batches read are down-converted (protocol/downconvert.c), with the
+ * byte limits applied to the stored sizes, as Kafka 3.9 does. */
 #include "api/dispatch.h"
 #include "api/fetch_session.h"
 #include "base/log.h"
 #include "base/splice.h"
 #include "kafka_msgs.h"
+#include "base/err.h"
+#include "protocol/downconvert.h"
 #include "protocol/errors.h"
 #include "server/partition.h"
 
@@ -29,6 +32,8 @@ typedef struct fetch_item_s {
     int64_t            offset;
     int32_t            max_bytes;
     gr_fetch_sess_part_t *sp;      /* session entry, NULL when sessionless */
+    int32_t            read_limit; /* the last read's byte limit and min_one, */
+    bool               read_min_one; /* for v0-3 to read the same range again */
     gr_fetch_waiter_t  waiter;
     bool               waiting;
 } fetch_item_t;
@@ -69,6 +74,47 @@ static bool fetch_oom(fetch_op_t *op, bool final)
     op->nitems = 0;
     gr_req_malformed(op->req, "out of memory building the Fetch answer");
     return true;
+}
+
+/* Fetch v0-3, once the answer is decided: the range the limits allowed,
+ * read again as a copy and down-converted to message format v0/v1 (Kafka
+ * 3.9's KafkaApis.maybeConvertFetchedData, which also runs only when the
+ * response is made). A topic whose compression.type is zstd answers
+ * UNSUPPORTED_COMPRESSION_TYPE whatever was read (Kafka 3.9 applies that
+ * rule below Fetch v10; Kafka 4 dropped it with v0-3, so v4-9 are served
+ * as Kafka 4 serves them). */
+static void fetch_downconvert(gr_req_t *req, gr_part_t *part, const fetch_item_t *it, pdata_t *p)
+{
+    int16_t v = req->api_version, err = p->ErrorCode;
+    gr_bytes_t data = {(const uint8_t *)"", 0};
+    const gr_topic_config_t *tc = gr_part_config(part);
+    if (tc && tc->compression_type && strcmp(tc->compression_type, "zstd") == 0)
+        err = GR_KERR_UNSUPPORTED_COMPRESSION_TYPE;
+    else if (!err && p->Records.len > 0)
+        err = gr_part_read_fetch_copy(part, it->offset, it->read_limit, it->read_min_one, &req->arena,
+                                      &data);
+    if (!err && data.len > 0) {
+        int rc = gr_downconvert(data.ptr, (size_t)data.len, gr_downconvert_magic(v), it->offset,
+                                &req->arena, &data);
+        if (rc == GR_EUNSUPPORTED) {
+            err = GR_KERR_UNSUPPORTED_COMPRESSION_TYPE;
+        } else if (rc == GR_ECORRUPT) {
+            GR_LOG_RL(GR_LOG_ERROR, "fetch", "%s-%d: batch at offset %lld cannot be down-converted: %s",
+                      part->topic->name, part->id, (long long)it->offset, gr_strerror(rc));
+            err = GR_KERR_CORRUPT_MESSAGE;
+        } else if (rc) {
+            err = GR_KERR_UNKNOWN_SERVER_ERROR;
+        }
+    }
+    if (err == GR_KERR_KAFKA_STORAGE_ERROR)
+        err = GR_KERR_NOT_LEADER_OR_FOLLOWER; /* see fetch_build */
+    p->ErrorCode = err;
+    if (err) {
+        p->HighWatermark = p->LastStableOffset = p->LogStartOffset = -1;
+        data.ptr = (const uint8_t *)"";
+        data.len = 0;
+    }
+    p->Records = data;
 }
 
 /* Build the response; returns false (and builds nothing durable) when not
@@ -122,11 +168,18 @@ static bool fetch_build(fetch_op_t *op, bool final)
         int32_t limit = it->max_bytes;
         if (limit > budget)
             limit = (int32_t)budget;
-        bool min_one = total == 0;
+        /* v0-2 keep the byte limits hard (Kafka's hardMaxBytesLimit). */
+        bool min_one = total == 0 && v >= 3;
         gr_bytes_t data = {(const uint8_t *)"", 0};
         int16_t err = GR_KERR_NONE;
+        it->read_limit = limit;
+        it->read_min_one = min_one;
         if (limit > 0 || min_one)
             err = gr_part_read_splice(part, it->offset, limit, min_one, &req->out, &data);
+        /* Clients before v6 may not know KAFKA_STORAGE_ERROR; Kafka sends
+         * them a retriable error instead. */
+        if (err == GR_KERR_KAFKA_STORAGE_ERROR && v <= 5)
+            err = GR_KERR_NOT_LEADER_OR_FOLLOWER;
         p->ErrorCode = err;
         if (err) {
             /* Kafka reports no offsets with an error. */
@@ -146,6 +199,17 @@ static bool fetch_build(fetch_op_t *op, bool final)
     if (!final && !any_error && total < op->rq.MinBytes) {
         gr_splices_truncate(&req->out, mark);
         return false;
+    }
+    /* v0-3: the limits and MinBytes counted stored bytes, as in Kafka; the
+     * answer carries them converted instead of the file ranges. */
+    if (v <= 3) {
+        gr_splices_truncate(&req->out, mark);
+        for (int32_t i = 0; i < op->nitems; i++) {
+            fetch_item_t *it = &op->items[i];
+            gr_part_t *part = it->topic ? gr_broker_part(b, it->topic, it->partition) : NULL;
+            if (part)
+                fetch_downconvert(req, part, it, &pd[i]);
+        }
     }
 
     /* Commit what this answer tells the client to the session. */

@@ -31,8 +31,14 @@ int gr_api_write_protocol_doc(FILE *out)
     }
     fprintf(out,
             "\nNotes:\n\n"
-            "- Fetch v0-3 would need records down-converted to message format v0/v1; Gregor "
-            "stores RecordBatch v2 only, so it serves Fetch from v4.\n"
+            "- Fetch v0-3 (which Apache Kafka 3.9 serves and 4.0 removed) read message format "
+            "v0 (Fetch v0-1) or v1 (v2-3): Gregor stores RecordBatch v2 only and down-converts "
+            "what it reads as Kafka 3.9 does. Headers and control batches are dropped; "
+            "compressed batches become one wrapper message with the same codec; zstd cannot be "
+            "converted (UNSUPPORTED_COMPRESSION_TYPE, also for every partition of a topic whose "
+            "compression.type is zstd). Byte limits apply to the stored bytes, except that the "
+            "first converted batch is always sent whole; v0-2 keep the partition limit hard "
+            "(no KIP-74). See src/protocol/downconvert.c.\n"
             "- Produce is advertised from v0, as Apache Kafka 4 does for older librdkafka "
             "releases; records in message format v0/v1 are refused "
             "(UNSUPPORTED_FOR_MESSAGE_FORMAT / CORRUPT_MESSAGE).\n"

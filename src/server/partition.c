@@ -268,13 +268,13 @@ static int16_t part_slice(gr_part_t *part, int64_t offset, int32_t max_bytes, bo
     return GR_KERR_NONE;
 }
 
-int16_t gr_part_read(gr_part_t *part, int64_t offset, int32_t max_bytes, bool min_one,
-                     gr_arena_t *arena, gr_bytes_t *out)
+static int16_t read_copy(gr_part_t *part, int64_t offset, int32_t max_bytes, bool min_one,
+                         bool partial, gr_arena_t *arena, gr_bytes_t *out)
 {
     out->ptr = (const uint8_t *)"";
     out->len = 0;
     gr_plog_slice_t sl;
-    int16_t err = part_slice(part, offset, max_bytes, min_one, false, &sl);
+    int16_t err = part_slice(part, offset, max_bytes, min_one, partial, &sl);
     if (err || sl.len == 0)
         return err;
     uint8_t *p = gr_arena_alloc(arena, sl.len);
@@ -290,6 +290,18 @@ int16_t gr_part_read(gr_part_t *part, int64_t offset, int32_t max_bytes, bool mi
     out->ptr = p;
     out->len = (int32_t)n;
     return GR_KERR_NONE;
+}
+
+int16_t gr_part_read(gr_part_t *part, int64_t offset, int32_t max_bytes, bool min_one,
+                     gr_arena_t *arena, gr_bytes_t *out)
+{
+    return read_copy(part, offset, max_bytes, min_one, false, arena, out);
+}
+
+int16_t gr_part_read_fetch_copy(gr_part_t *part, int64_t offset, int32_t max_bytes, bool min_one,
+                                gr_arena_t *arena, gr_bytes_t *out)
+{
+    return read_copy(part, offset, max_bytes, min_one, true, arena, out);
 }
 
 static void seg_release(void *seg) { gr_log_segment_unref(seg); }

@@ -43,6 +43,10 @@ int16_t gr_part_read(gr_part_t *part, int64_t offset, int32_t max_bytes, bool mi
  * open until the buffer is freed. */
 int16_t gr_part_read_splice(gr_part_t *part, int64_t offset, int32_t max_bytes, bool min_one,
                             gr_buf_t *resp, gr_bytes_t *out);
+/* The same range as gr_part_read_splice, copied into arena: for Fetch
+ * v0-3, which down-convert it (protocol/downconvert.h). */
+int16_t gr_part_read_fetch_copy(gr_part_t *part, int64_t offset, int32_t max_bytes, bool min_one,
+                                gr_arena_t *arena, gr_bytes_t *out);
 
 /* DeleteRecords on this partition: raises the log start offset to offset
  * (-1 = the high watermark) and removes the segments wholly below it.
