@@ -26,7 +26,7 @@ PRODUCE, FETCH, LIST_OFFSETS, METADATA = 0, 1, 2, 3
 # What Gregor serves today (api key -> (min, max)); later waves may add keys but must keep these.
 OUR_RANGES = {
     0: (0, 11),   # Produce
-    1: (4, 17),   # Fetch
+    1: (0, 17),   # Fetch (v0-3 down-converted, test_fetch_downconvert.py)
     2: (0, 9),    # ListOffsets
     3: (0, 12),   # Metadata
     18: (0, 4),   # ApiVersions
@@ -181,7 +181,8 @@ BAD_INPUTS = {
     "unknown_api_key_999": encode_request(999, 0, 77),
     "negative_api_key": encode_request(-5, 0, 77),
     "metadata_unsupported_version_99": encode_request(METADATA, 99, 77, b"\x00\x00", flexible=True),
-    "fetch_below_min_version": encode_request(FETCH, 0, 77, _garbage(4, 40)),
+    "fetch_v0_garbage_body": encode_request(FETCH, 0, 77, _garbage(4, 40)),
+    "fetch_below_min_version": encode_request(FETCH, -1, 77, _garbage(4, 40)),
     "metadata_garbage_body": encode_request(METADATA, 1, 77, b"\x7f\xff\xff\xff" + _garbage(5, 300)),
     "produce_garbage_body": encode_request(PRODUCE, 9, 77, _garbage(6, 500), flexible=True),
     "api_versions_v3_garbage_body": encode_request(API_VERSIONS, 3, 77, b"\xff\xff\xff\xff\x0f" + _garbage(7, 50),

@@ -233,10 +233,11 @@ def test_api_versions_unsupported_version_answers_v0_body(pair):
     d.check()
 
 
-@pytest.mark.parametrize("api,version", [("Fetch", 3), ("Metadata", 99), ("Produce", 99)])
+@pytest.mark.parametrize("api,version", [("Fetch", 99), ("Metadata", 99), ("Produce", 99)])
 def test_unsupported_version_of_other_api_closes_connection(pair, api, version):
-    """Kafka closes the connection on a request at a version it does not serve (Fetch 0-3 were
-    removed in 4.0); the client then knows to renegotiate."""
+    """Kafka closes the connection on a request at a version it does not serve; the client then
+    knows to renegotiate. (Kafka 4 also closes it on Fetch 0-3, which it removed; Gregor serves
+    them as Kafka 3.9 did: test_fetch_downconvert.py.)"""
     d = Diffs(f"{api} v{version}")
     result = {}
     for s in pair.sides:
@@ -700,6 +701,22 @@ def test_fetch(pair, version, request):
     # at the end: nothing, no error
     k, g = (_fetch_partition(fetch(s, 3)) for s in pair.sides)
     _compare_fetch_partition(d, "offset 3 (log end)", version, k, g, NONE)
+    d.check()
+
+
+@pytest.mark.parametrize("version", [4, 9, 10])
+def test_fetch_zstd_topic_below_v10(pair, version, request):
+    """Kafka 3.9 answered UNSUPPORTED_COMPRESSION_TYPE for a topic with compression.type=zstd
+    below Fetch v10; Kafka 4 serves it (the rule left with Fetch v0-3, which Gregor keeps it
+    for: test_fetch_downconvert.py)."""
+    name = topic_of(request)
+    ids = pair.create_topic(name, configs={"compression.type": "zstd"})
+    pair.produce(name, build_record_batch([("a", "1"), ("b", "2")]))
+    d = Diffs(f"Fetch v{version} zstd topic")
+    k, g = (_fetch_partition(s.send("Fetch", version, _fetch_body(name, ids[s.name], 0))) for s in pair.sides)
+    _compare_fetch_partition(d, "offset 0", version, k, g, NONE, records=False)
+    kb, gb = parse_record_batches(k["Records"]), parse_record_batches(g["Records"])
+    d.expect("batch codecs", [4], [b["attributes"] & 7 for b in kb], [b["attributes"] & 7 for b in gb])
     d.check()
 
 
