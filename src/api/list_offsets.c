@@ -1,8 +1,9 @@
-/* ListOffsets (key 2), versions 0-9: the earliest (-2, and -4/-5, which
- * equal it without tiered storage), latest (-1: the high watermark, which
- * is also the last stable offset without transactions) and max-timestamp
- * (-3) offsets, or the first offset at or after a timestamp. v0 answers
- * in its old array form. */
+/* ListOffsets (key 2), versions 0-9: the earliest (-2, and -4 EARLIEST_LOCAL,
+ * which equals it without tiered storage), latest (-1: the high watermark,
+ * which is also the last stable offset without transactions),
+ * max-timestamp (-3) and latest-tiered (-5: none without tiered storage)
+ * offsets, or the first offset at or after a timestamp. v0 answers in its
+ * old array form. */
 #include "api/dispatch.h"
 #include "kafka_msgs.h"
 #include "log/partition_log.h"
@@ -12,13 +13,43 @@
 
 typedef gr_ListOffsetsResponse_ListOffsetsPartitionResponse presp_t;
 
+/* MAX_TIMESTAMP as Kafka answers it (UnifiedLog.fetchOffsetByTimestamp):
+ * the segment with the largest timestamp, its first batch carrying it,
+ * and in that batch the first record whose timestamp equals the batch's
+ * maxTimestamp (RecordBatch.offsetOfMaxTimestamp), with the batch's leader
+ * epoch. The log start offset plays no part: after DeleteRecords into the
+ * middle of a segment the answer may be a deleted record. No answer (-1)
+ * when the log is empty or no record matches. */
+static void max_timestamp(gr_part_t *part, presp_t *pr)
+{
+    int64_t last = -1, t = -1;
+    if (gr_plog_max_timestamp(part->log, &last, &t) != 0 || last < 0)
+        return;
+    gr_buf_t batch, scratch;
+    gr_buf_init(&batch);
+    gr_buf_init(&scratch);
+    gr_record_iter_t it;
+    if (gr_plog_read_batch_at(part->log, last, &batch) == 0 &&
+        gr_record_iter_init(&it, batch.data, batch.len, &scratch, 0) == 0) {
+        gr_record_t r;
+        while (gr_record_iter_next(&it, &r) == 1) {
+            if (r.timestamp == it.hdr.max_timestamp) {
+                pr->Offset = r.offset;
+                pr->Timestamp = it.hdr.max_timestamp;
+                pr->LeaderEpoch = it.hdr.partition_leader_epoch >= 0 ? it.hdr.partition_leader_epoch : -1;
+                break;
+            }
+        }
+    }
+    gr_buf_free(&scratch);
+    gr_buf_free(&batch);
+}
+
 /* The log indexes timestamps per batch; Kafka answers per record. Look
- * inside the batch at offset: with want_max, the first record carrying the
- * batch's largest timestamp; otherwise the first record whose timestamp is
- * at least ts. Leaves the offset and timestamp unchanged when the batch
- * cannot be read. */
-static void refine_in_batch(gr_part_t *part, gr_arena_t *arena, int64_t ts, bool want_max,
-                            int64_t *off, int64_t *t)
+ * inside the batch at offset for the first record at or above the log
+ * start offset whose timestamp is at least ts. Leaves the offset and
+ * timestamp unchanged when the batch cannot be read. */
+static void refine_in_batch(gr_part_t *part, gr_arena_t *arena, int64_t ts, int64_t *off, int64_t *t)
 {
     gr_bytes_t data;
     if (gr_part_read(part, *off, 1, true, arena, &data) != 0 || data.len < 61)
@@ -33,14 +64,7 @@ static void refine_in_batch(gr_part_t *part, gr_arena_t *arena, int64_t ts, bool
         gr_record_t r;
         int64_t best_off = -1, best_ts = INT64_MIN;
         while (gr_record_iter_next(&it, &r) == 1) {
-            if (r.offset < gr_part_log_start(part))
-                continue;
-            if (want_max) {
-                if (r.timestamp > best_ts) {
-                    best_ts = r.timestamp;
-                    best_off = r.offset;
-                }
-            } else if (r.timestamp >= ts) {
+            if (r.offset >= gr_part_log_start(part) && r.timestamp >= ts) {
                 best_off = r.offset;
                 best_ts = r.timestamp;
                 break;
@@ -75,17 +99,10 @@ static void lookup(gr_part_t *part, gr_arena_t *arena, int16_t v, int64_t ts, pr
     case -1: /* latest */
         pr->Offset = gr_part_hw(part);
         return;
-    case -3: { /* max timestamp */
-        int64_t off = -1, t = -1;
-        if (gr_plog_max_timestamp(part->log, &off, &t) == 0 && off >= 0) {
-            /* The log names the batch's last offset; find the record. */
-            int64_t batch_ts = t;
-            refine_in_batch(part, arena, batch_ts, true, &off, &t);
-            pr->Offset = off;
-            pr->Timestamp = t;
-        }
+    case -3: /* max timestamp */
+        pr->LeaderEpoch = -1;
+        max_timestamp(part, pr);
         return;
-    }
     default:
         break;
     }
@@ -95,7 +112,7 @@ static void lookup(gr_part_t *part, gr_arena_t *arena, int16_t v, int64_t ts, pr
     }
     int64_t off = -1, t = -1;
     if (gr_plog_offset_for_timestamp(part->log, ts, &off, &t) == 0 && off >= 0 && off < gr_part_hw(part)) {
-        refine_in_batch(part, arena, ts, false, &off, &t);
+        refine_in_batch(part, arena, ts, &off, &t);
         pr->Offset = off;
         pr->Timestamp = t;
     } else {

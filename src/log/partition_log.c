@@ -752,6 +752,26 @@ int gr_plog_read_fetch(gr_plog_t *plog, int64_t offset, size_t max_bytes, int64_
     return plog_read(plog, offset, max_bytes, max_offset, true, out);
 }
 
+int gr_plog_read_batch_at(gr_plog_t *plog, int64_t offset, gr_buf_t *out)
+{
+    if (offset < 0 || offset >= plog->leo)
+        return GR_ENOTFOUND;
+    gr_segment_t *seg = plog->segs[seg_for(plog, offset)];
+    int64_t pos, len, first;
+    int rc = gr_log_segment_read_range(seg, offset, 1, plog->leo, false, &pos, &len, &first);
+    if (rc)
+        return rc;
+    if (len <= 0 || first > offset)
+        return GR_ENOTFOUND; /* offset lies in a gap (compaction), not in a batch */
+    if (gr_buf_reserve(out, (size_t)len))
+        return GR_ENOMEM;
+    rc = gr_log_io_pread_all(gr_log_segment_fd(seg), out->data + out->len, (size_t)len, pos);
+    if (rc)
+        return rc;
+    out->len += (size_t)len;
+    return 0;
+}
+
 void gr_plog_slice_release(gr_plog_slice_t *slice)
 {
     if (slice->seg)
@@ -810,11 +830,14 @@ int gr_plog_offset_for_timestamp(gr_plog_t *plog, int64_t ts, int64_t *offset,
 
 int gr_plog_max_timestamp(gr_plog_t *plog, int64_t *offset, int64_t *timestamp)
 {
+    /* Every segment, the log start offset notwithstanding: Kafka's
+     * MAX_TIMESTAMP looks at every segment it still has, so a segment that
+     * holds the start in its middle counts whole. */
     int64_t best_ts = -1, best_off = -1;
-    for (size_t i = seg_for(plog, plog->start); i < plog->nsegs; i++) {
+    for (size_t i = 0; i < plog->nsegs; i++) {
         gr_segment_t *seg = plog->segs[i];
         int64_t o = gr_log_segment_max_ts_offset(seg);
-        if (o < 0 || o < plog->start)
+        if (o < 0)
             continue;
         if (best_off < 0 || gr_log_segment_max_ts(seg) > best_ts) {
             best_ts = gr_log_segment_max_ts(seg);

@@ -164,10 +164,18 @@ int gr_plog_read_copy(gr_plog_t *plog, int64_t offset, size_t max_bytes, int64_t
 int gr_plog_offset_for_timestamp(gr_plog_t *plog, int64_t ts, int64_t *offset,
                                  int64_t *timestamp);
 /* ListOffsets MAX_TIMESTAMP, at batch granularity: the largest
- * maxTimestamp in the log and the last offset of the first batch that
- * carries it (Kafka returns the exact record's offset, which is <= this).
- * GR_ENOTFOUND when the log is empty. */
+ * maxTimestamp in the log's segments and the last offset of the first
+ * batch that carries it (Kafka returns the exact record's offset, which is
+ * <= this; gr_plog_read_batch_at reads the batch). As in Kafka, the log
+ * start offset does not count: a segment holding it in its middle is
+ * searched whole, so the answer may lie below it. GR_ENOTFOUND when the
+ * log is empty. */
 int gr_plog_max_timestamp(gr_plog_t *plog, int64_t *offset, int64_t *timestamp);
+/* Appends to out the whole batch that holds offset, even below the log
+ * start offset (while a segment still holds it) and above the high
+ * watermark: for MAX_TIMESTAMP's record lookup. GR_ENOTFOUND when no
+ * segment has a batch holding offset. Event-loop thread (pread). */
+int gr_plog_read_batch_at(gr_plog_t *plog, int64_t offset, gr_buf_t *out);
 
 /* OffsetForLeaderEpoch (Kafka's LeaderEpochFileCache.endOffsetFor). */
 void gr_plog_last_epoch_end_offset(gr_plog_t *plog, int32_t epoch, int32_t *epoch_out,

@@ -12,6 +12,7 @@ A failing test lists every difference it found as
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -862,6 +863,66 @@ def test_list_offsets_special_timestamps(pair, version, request):
     for ts, label in ((-3, "max timestamp (-3)"), (-4, "earliest local (-4)"), (-5, "latest tiered (-5)")):
         k, g = (_list_offsets(s, version, name, ts) for s in pair.sides)
         _compare_lo(d, label, version, k, g)
+    d.check()
+
+
+def _delete_records(side, topic, offset, partition=0):
+    r = side.send("DeleteRecords", 2, {"Topics": [{"Name": topic, "Partitions": [
+        {"PartitionIndex": partition, "Offset": offset}]}], "TimeoutMs": 10000})
+    return r["Topics"][0]["Partitions"][0]
+
+
+# Batches of (timestamp - T, records, value size), every record of a batch at its timestamp;
+# topic configs; the log start offsets DeleteRecords moves to, one after the other; the
+# timestamps looked up (- T).
+LO_LAYOUTS = {
+    # one segment: 0-4 @T+100, 5-9 @T+10, 10-14 @T+50; the start moves into the middle of the
+    # second batch, of the third, then to the end
+    "one-segment": ([(100, 5, 10), (10, 5, 10), (50, 5, 10)], {}, (7, 12, 15), (0, 10, 50, 100, 101)),
+    # segment.bytes 1 MiB and ~390 KB batches: segments [0-5] [6-11] [12-14] with
+    # 0-2 @T+1, 3-5 @T+200 | 6-8 @T+100, 9-11 @T+30 | 12-14 @T+50; the start moves inside
+    # the first segment only (see the docstring)
+    "segments": ([(1, 3, 130_000), (200, 3, 130_000), (100, 3, 130_000), (30, 3, 130_000), (50, 3, 130_000)],
+                 {"segment.bytes": 1048576}, (1, 4), (0, 1, 30, 100, 150, 200, 201)),
+}
+
+
+@pytest.mark.parametrize("layout", list(LO_LAYOUTS))
+def test_list_offsets_after_delete_records_mid_segment(pair, layout, request):
+    """DeleteRecords moves the log start offset into the middle of a segment (and of a batch);
+    then ListOffsets -1, -2 (EARLIEST), -3 (MAX_TIMESTAMP), -4 (EARLIEST_LOCAL_TIMESTAMP), -5
+    (LATEST_TIERED_TIMESTAMP) and plain timestamps, at v7-v9. Kafka's MAX_TIMESTAMP takes the
+    segment with the largest timestamp and, in it, the first record carrying the largest
+    timestamp of its batch, whatever the log start offset: it may name a deleted record.
+    Segments wholly below a new log start offset are deleted by Kafka only at its next
+    retention check (log.retention.check.interval.ms, 5 minutes), by Gregor at once; until then
+    Kafka's MAX_TIMESTAMP and timestamp lookups still see them, so no step here leaves a
+    segment wholly below the start."""
+    batches, configs, starts, lookups = LO_LAYOUTS[layout]
+    name = topic_of(request)
+    pair.create_topic(name, configs=configs)
+    t0 = int(time.time() * 1000) - 3_600_000
+    d = Diffs(f"ListOffsets after DeleteRecords ({layout})")
+
+    def check(label):
+        for version in (7, 8, 9):
+            for ts in (-1, -2, -3, -4, -5, *(t0 + dt for dt in lookups)):
+                if (ts == -4 and version < 8) or (ts == -5 and version < 9):
+                    continue
+                k, g = (_list_offsets(s, version, name, ts) for s in pair.sides)
+                what = {-1: "latest", -2: "earliest", -3: "max timestamp", -4: "earliest local",
+                        -5: "latest tiered"}.get(ts, f"T+{ts - t0}")
+                _compare_lo(d, f"{label} v{version} {what}", version, k, g)
+
+    check("empty")
+    for dt, n, size in batches:
+        pair.produce(name, build_record_batch([(f"k{i}", "v" * size) for i in range(n)], base_timestamp=t0 + dt))
+    check("before")
+    for start in starts:
+        k, g = (_delete_records(s, name, start) for s in pair.sides)
+        d.expect(f"DeleteRecords to {start}: (ErrorCode, LowWatermark)", (NONE, start),
+                 (k["ErrorCode"], k["LowWatermark"]), (g["ErrorCode"], g["LowWatermark"]))
+        check(f"start {start}")
     d.check()
 
 

@@ -280,6 +280,46 @@ static void test_timestamps(void **state)
     tu_rmdir(dir);
 }
 
+/* MAX_TIMESTAMP ignores the log start offset, as Kafka does: a segment
+ * holding the start in its middle counts whole, and its batch below the
+ * start can still be read (gr_plog_read_batch_at). */
+static void test_max_timestamp_below_start(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    gr_plog_config_t cfg = small_cfg();
+    gr_plog_t *pl;
+    assert_int_equal(gr_plog_open(dir, &cfg, -1, &pl), 0);
+    append_n(pl, 1, 2, 60, 5000, 0, NULL); /* offsets 0-1 at 5000, 5001 */
+    append_n(pl, 30, 2, 60, 1000, 0, NULL); /* offsets 2-61: about 10 batches a segment */
+    int64_t off, ts;
+    assert_int_equal(gr_plog_advance_start_offset(pl, 5), 0);
+    assert_int_equal(gr_plog_start_offset(pl), 5);
+    assert_int_equal(gr_plog_max_timestamp(pl, &off, &ts), 0);
+    assert_int_equal(ts, 5001);
+    assert_int_equal(off, 1);
+    gr_buf_t b;
+    gr_buf_init(&b);
+    assert_int_equal(gr_plog_read_batch_at(pl, 1, &b), 0);
+    assert_int_equal(gr_be64(b.data), 0);
+    assert_int_equal(b.len, 12 + gr_be32(b.data + 8));
+    gr_buf_reset(&b);
+    assert_int_equal(gr_plog_read_batch_at(pl, 40, &b), 0);
+    assert_int_equal(gr_be64(b.data), 40);
+    assert_int_equal(gr_plog_read_batch_at(pl, gr_plog_leo(pl), &b), GR_ENOTFOUND);
+    /* Once the segment is wholly below the start it is gone, and so is its
+     * timestamp. */
+    assert_int_equal(gr_plog_advance_start_offset(pl, 50), 0);
+    assert_int_equal(gr_plog_max_timestamp(pl, &off, &ts), 0);
+    assert_int_equal(ts, 1000 + 29 * 10 + 1);
+    assert_int_equal(off, 61);
+    gr_buf_reset(&b);
+    assert_int_equal(gr_plog_read_batch_at(pl, 1, &b), GR_ENOTFOUND);
+    gr_buf_free(&b);
+    gr_plog_close(pl);
+    tu_rmdir(dir);
+}
+
 static void test_truncate(void **state)
 {
     (void)state;
@@ -626,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_read_fetch_partial),
         cmocka_unit_test(test_multi_batch_append_and_errors),
         cmocka_unit_test(test_timestamps),
+        cmocka_unit_test(test_max_timestamp_below_start),
         cmocka_unit_test(test_truncate),
         cmocka_unit_test(test_recovery),
         cmocka_unit_test(test_missing_index_rebuilt),
