@@ -31,6 +31,7 @@ typedef struct fetch_item_s {
     int32_t            partition;
     int64_t            offset;
     int32_t            max_bytes;
+    int32_t            leader_epoch; /* CurrentLeaderEpoch (v9+), -1: no check */
     gr_fetch_sess_part_t *sp;      /* session entry, NULL when sessionless */
     int32_t            read_limit; /* the last read's byte limit and min_one, */
     bool               read_min_one; /* for v0-3 to read the same range again */
@@ -157,6 +158,13 @@ static bool fetch_build(fetch_op_t *op, bool final)
             p->ErrorCode = (v >= 13 && !it->topic) ? GR_KERR_UNKNOWN_TOPIC_ID
                                                    : GR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
             p->AbortedTransactions_count = 0;
+            include[i] = true;
+            any_error = true;
+            continue;
+        }
+        int16_t eerr = gr_part_check_epoch(part, it->leader_epoch);
+        if (eerr) {
+            p->ErrorCode = eerr;
             include[i] = true;
             any_error = true;
             continue;
@@ -350,7 +358,7 @@ void gr_api_fetch(gr_req_t *req)
             gr_FetchRequest_FetchPartition *qp = &qt->Partitions[j];
             if (op->sess) {
                 gr_fetch_sess_upsert(op->sess, t, qt->Topic, &qt->TopicId, qp->Partition,
-                                     qp->FetchOffset, qp->PartitionMaxBytes);
+                                     qp->FetchOffset, qp->PartitionMaxBytes, qp->CurrentLeaderEpoch);
             } else {
                 fetch_item_t *it = &op->items[op->nitems++];
                 it->topic = t;
@@ -359,6 +367,7 @@ void gr_api_fetch(gr_req_t *req)
                 it->partition = qp->Partition;
                 it->offset = qp->FetchOffset;
                 it->max_bytes = qp->PartitionMaxBytes;
+                it->leader_epoch = qp->CurrentLeaderEpoch;
             }
         }
     }
@@ -379,6 +388,7 @@ void gr_api_fetch(gr_req_t *req)
             it->partition = sp->partition;
             it->offset = sp->fetch_offset;
             it->max_bytes = sp->max_bytes;
+            it->leader_epoch = sp->leader_epoch;
         }
     }
 

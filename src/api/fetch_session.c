@@ -155,13 +155,15 @@ static bool part_matches(const gr_fetch_sess_part_t *p, gr_str_t name, const gr_
 }
 
 void gr_fetch_sess_upsert(gr_fetch_sess_t *s, gr_meta_topic_t *t, gr_str_t name,
-                          const gr_uuid_t *id, int32_t partition, int64_t offset, int32_t max_bytes)
+                          const gr_uuid_t *id, int32_t partition, int64_t offset, int32_t max_bytes,
+                          int32_t leader_epoch)
 {
     bool by_id = name.len < 0 || (id && !gr_uuid_is_zero(id));
     for (gr_fetch_sess_part_t *p = s->parts; p; p = p->next) {
         if (part_matches(p, name, id, partition, by_id)) {
             p->fetch_offset = offset;
             p->max_bytes = max_bytes;
+            p->leader_epoch = leader_epoch;
             return;
         }
     }
@@ -183,6 +185,7 @@ void gr_fetch_sess_upsert(gr_fetch_sess_t *s, gr_meta_topic_t *t, gr_str_t name,
     p->partition = partition;
     p->fetch_offset = offset;
     p->max_bytes = max_bytes;
+    p->leader_epoch = leader_epoch;
     p->last_hw = p->last_lso = p->last_log_start = -2;
     if (s->tail)
         s->tail->next = p;

@@ -16,6 +16,7 @@ typedef struct gr_fetch_sess_part_s {
     int32_t   partition;
     int64_t   fetch_offset;
     int32_t   max_bytes;
+    int32_t   leader_epoch;  /* the client's CurrentLeaderEpoch, -1: none */
     int64_t   last_hw, last_lso, last_log_start; /* -2: never sent */
 } gr_fetch_sess_part_t;
 
@@ -32,7 +33,8 @@ int32_t gr_fetch_sess_id(const gr_fetch_sess_t *s);
 int32_t gr_fetch_sess_count(const gr_fetch_sess_t *s);
 
 void gr_fetch_sess_upsert(gr_fetch_sess_t *s, gr_meta_topic_t *t, gr_str_t name,
-                          const gr_uuid_t *id, int32_t partition, int64_t offset, int32_t max_bytes);
+                          const gr_uuid_t *id, int32_t partition, int64_t offset, int32_t max_bytes,
+                          int32_t leader_epoch);
 void gr_fetch_sess_forget(gr_fetch_sess_t *s, gr_str_t name, const gr_uuid_t *id, int32_t partition,
                           bool by_id);
 gr_fetch_sess_part_t *gr_fetch_sess_next(gr_fetch_sess_t *s, gr_fetch_sess_part_t *prev);

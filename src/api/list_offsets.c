@@ -157,12 +157,9 @@ void gr_api_list_offsets(gr_req_t *req)
                 pr->ErrorCode = GR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
                 continue;
             }
-            int32_t epoch = gr_part_leader_epoch(part);
-            if (qp->CurrentLeaderEpoch >= 0 && qp->CurrentLeaderEpoch != epoch) {
-                pr->ErrorCode = qp->CurrentLeaderEpoch < epoch ? GR_KERR_FENCED_LEADER_EPOCH
-                                                               : GR_KERR_UNKNOWN_LEADER_EPOCH;
+            pr->ErrorCode = gr_part_check_epoch(part, qp->CurrentLeaderEpoch);
+            if (pr->ErrorCode)
                 continue;
-            }
             lookup(part, &req->arena, req->api_version, qp->Timestamp, pr);
             if (req->api_version == 0 && pr->ErrorCode == 0) {
                 pr->OldStyleOffsets = gr_arena_calloc(&req->arena, 1, sizeof(int64_t));

@@ -46,12 +46,10 @@ void gr_api_offset_for_leader_epoch(gr_req_t *req)
                 pr->ErrorCode = GR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
                 continue;
             }
-            int32_t cur = gr_part_leader_epoch(part);
-            if (qp->CurrentLeaderEpoch >= 0 && qp->CurrentLeaderEpoch != cur) {
-                pr->ErrorCode = qp->CurrentLeaderEpoch < cur ? GR_KERR_FENCED_LEADER_EPOCH
-                                                             : GR_KERR_UNKNOWN_LEADER_EPOCH;
+            pr->ErrorCode = gr_part_check_epoch(part, qp->CurrentLeaderEpoch);
+            if (pr->ErrorCode)
                 continue;
-            }
+            int32_t cur = gr_part_leader_epoch(part);
             int32_t e = -1;
             int64_t end = -1;
             if (qp->LeaderEpoch == cur) {

@@ -357,6 +357,16 @@ int32_t gr_part_leader_epoch(gr_part_t *part)
     return mp ? mp->leader_epoch : 0;
 }
 
+int16_t gr_part_check_epoch(gr_part_t *part, int32_t current)
+{
+    if (current < 0)
+        return GR_KERR_NONE;
+    int32_t epoch = gr_part_leader_epoch(part);
+    if (current == epoch)
+        return GR_KERR_NONE;
+    return current < epoch ? GR_KERR_FENCED_LEADER_EPOCH : GR_KERR_UNKNOWN_LEADER_EPOCH;
+}
+
 void gr_part_add_waiter(gr_part_t *part, gr_fetch_waiter_t *w)
 {
     w->part = part;

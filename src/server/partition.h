@@ -64,6 +64,10 @@ int64_t gr_part_hw(gr_part_t *part);
 int64_t gr_part_log_start(gr_part_t *part);
 int64_t gr_part_leo(gr_part_t *part);
 int32_t gr_part_leader_epoch(gr_part_t *part);
+/* A request's CurrentLeaderEpoch against this partition's: NONE when it is
+ * -1 (no check) or equal, FENCED_LEADER_EPOCH when older (the client is
+ * behind), UNKNOWN_LEADER_EPOCH when newer (this broker is behind). */
+int16_t gr_part_check_epoch(gr_part_t *part, int32_t current_leader_epoch);
 
 /* Long-poll support: a waiter is woken (cb called once) when data is
  * appended to the partition. Waiters must be removed before being freed. */

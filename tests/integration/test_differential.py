@@ -1128,3 +1128,26 @@ def test_fetch_limits_cut_like_kafka(pair, version, request):
         k, g = fetch(pair.kafka, max_bytes, part_max), fetch(pair.gregor, max_bytes, part_max)
         d.eq(f"{label}: Records bytes per partition", k, g)
     d.check()
+
+
+@pytest.mark.parametrize("version", [9, 12, 13, 17])
+def test_fetch_current_leader_epoch(pair, version, request):
+    """Fetch v9+ carries the client's CurrentLeaderEpoch: a newer epoch than the leader's is
+    UNKNOWN_LEADER_EPOCH with no offsets and no records; the current one (or -1, no check)
+    reads normally. Sessionless and in a new fetch session."""
+    name = topic_of(request)
+    ids = pair.create_topic(name)
+    pair.produce(name, build_record_batch([("a", "1"), ("b", "2")]))
+    d = Diffs(f"Fetch v{version} CurrentLeaderEpoch")
+    for label, epoch, code in [("epoch 5 (newer than the leader's 0)", 5, UNKNOWN_LEADER_EPOCH),
+                               ("epoch 0 (current)", 0, NONE), ("epoch -1 (no check)", -1, NONE)]:
+        for session in (False, True):
+            res = []
+            for s in pair.sides:
+                body = _fetch_body(name, ids[s.name], 0, epoch=0 if session else -1)
+                body["Topics"][0]["Partitions"][0]["CurrentLeaderEpoch"] = epoch
+                with s.fresh() as c:
+                    res.append(_fetch_partition(c.send("Fetch", version, body)))
+            k, g = res
+            _compare_fetch_partition(d, f"{label}{' in a session' if session else ''}", version, k, g, code)
+    d.check()
