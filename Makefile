@@ -23,7 +23,7 @@ LIB_OBJS  := $(patsubst src/%.c,$(B)/obj/%.o,$(LIB_SRCS)) $(B)/obj/gen/kafka_msg
 MAIN_OBJ  := $(B)/obj/server/main.o
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
-SCHEMAS   := $(wildcard schemas/messages/*.json schemas/metadata/*.json)
+SCHEMAS   := $(wildcard schemas/messages/*.json schemas/metadata/*.json schemas/coordinator/*.json)
 
 .PHONY: all unit asan clean fuzz docs
 
@@ -31,7 +31,7 @@ all: $(B)/gregor
 
 $(B)/gen/kafka_msgs.c $(B)/gen/kafka_msgs.h &: tools/gen_protocol.py $(SCHEMAS)
 	@mkdir -p $(B)/gen
-	python3 tools/gen_protocol.py $(B)/gen schemas/messages schemas/metadata
+	python3 tools/gen_protocol.py $(B)/gen schemas/messages schemas/metadata schemas/coordinator
 
 $(B)/obj/%.o: src/%.c $(B)/gen/kafka_msgs.h
 	@mkdir -p $(dir $@)

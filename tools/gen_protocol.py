@@ -4,7 +4,8 @@
 Usage: gen_protocol.py OUT_DIR SCHEMA_DIR...
 
 Writes OUT_DIR/kafka_msgs.h and OUT_DIR/kafka_msgs.c. For every message M
-(request, response, header, data) it emits:
+(request, response, header, data, metadata and __consumer_offsets records:
+coordinator-key / coordinator-value) it emits:
 
   struct gr_M and one struct gr_M_S per nested struct S
   void   gr_M_init(gr_M *m)                 defaults from the schema
@@ -120,6 +121,10 @@ class Field:
         self.tag = int(d["tag"]) if d.get("tag") is not None else None
         self.tagged = Versions(d.get("taggedVersions")) if self.tag is not None else Versions("none")
         self.default = d.get("default")
+        # "default": null (JSON null, not the string "null") on a struct is
+        # no default at all to Kafka's generator: the default is an empty
+        # struct, so a null value differs from it and is written.
+        self.json_null_default = "default" in d and d["default"] is None
         self.about = d.get("about", "")
         self.flex = Versions(d["flexibleVersions"]) if "flexibleVersions" in d else parent_flex
         self.is_array = self.type.startswith("[]")
@@ -267,6 +272,10 @@ class Gen:
         for m in sorted([m for m in self.msgs if m.kind == "metadata"], key=lambda m: m.api_key):
             h.append("    GR_MREC_%s = %d,\n" % (m.name, m.api_key))
         h.append("};\n\n")
+        h.append("/* __consumer_offsets record key types (the apiKey of schemas/coordinator). */\nenum {\n")
+        for m in sorted([m for m in self.msgs if m.kind == "coordinator-key"], key=lambda m: m.api_key):
+            h.append("    GR_CREC_%s = %d,\n" % (m.name[: -len("Key")], m.api_key))
+        h.append("};\n\n")
         h.append(
             "/* Per API key: name and the version ranges declared by the schemas. */\n"
             "typedef struct gr_api_schema_s {\n"
@@ -349,6 +358,8 @@ class Gen:
                 return "%s_count == -1" % ref
             return "%s_count == 0" % ref
         if f.struct:
+            if not f.nullable.empty() and f.json_null_default:
+                return "(%s != NULL && isdef_%s(%s))" % (ref, f.struct.cname, ref)
             if not f.nullable.empty():
                 return "%s == NULL" % ref
             return "isdef_%s(&%s)" % (f.struct.cname, ref)
@@ -400,7 +411,10 @@ class Gen:
     def flex_expr(self, f, m):
         return "(%s)" % f.flex.cond("v")
 
-    def field_dec(self, m, s, f, ind):
+    def field_dec(self, m, s, f, ind, tagged=False):
+        """tagged: f is read from its tagged field, where a nullable
+        struct's marker is an unsigned varint (0 null, 1 present), not the
+        int8 (-1 null) of a positional one, as Kafka writes them."""
         out = []
         fx = self.flex_expr(f, m)
         nl = "(%s)" % f.nullable.cond("v")
@@ -426,7 +440,10 @@ class Gen:
             out.append(ind + "{")
             out.append(ind + "    s->%s = NULL;" % f.name)
             out.append(ind + "    int8_t present = 1;")
-            out.append(ind + "    if (%s) present = gr_read_i8(r);" % nl)
+            if tagged:
+                out.append(ind + "    if (%s) present = gr_read_uvarint(r) > 0 ? 1 : -1;" % nl)
+            else:
+                out.append(ind + "    if (%s) present = gr_read_i8(r);" % nl)
             out.append(ind + "    if (r->err) return r->err;")
             out.append(ind + "    if (present >= 0) {")
             out.append(ind + "        s->%s = gr_arena_alloc(a, sizeof(%s));" % (f.name, f.struct.cname))
@@ -439,7 +456,8 @@ class Gen:
             out += self.elem_dec(f, "s->%s" % f.name, fx, nl, ind)
         return out
 
-    def field_enc(self, m, s, f, ind):
+    def field_enc(self, m, s, f, ind, tagged=False):
+        """tagged: as field_dec's."""
         out = []
         fx = self.flex_expr(f, m)
         if f.is_array:
@@ -453,7 +471,7 @@ class Gen:
             out.append(ind + "    if (%s) gr_buf_put_i8(b, 1);" % nl)
             out.append(ind + "    enc_%s(b, v, s->%s);" % (f.struct.cname, f.name))
             out.append(ind + "} else {")
-            out.append(ind + "    gr_buf_put_i8(b, -1);")
+            out.append(ind + ("    gr_buf_put_uvarint(b, 0);" if tagged else "    gr_buf_put_i8(b, -1);"))
             out.append(ind + "}")
         else:
             out += self.elem_enc(f, "s->%s" % f.name, fx, ind)
@@ -513,7 +531,7 @@ class Gen:
                     c.append("            case %d:\n" % f.tag)
                     c.append("                if (%s) {\n" % f.tagged.cond("v"))
                     c.append("                    gr_reader_t *outer = r; r = &sub;\n")
-                    c.append("\n".join(self.field_dec(m, s, f, "                    ")) + "\n")
+                    c.append("\n".join(self.field_dec(m, s, f, "                    ", tagged=True)) + "\n")
                     c.append("                    r = outer;\n")
                     c.append("                    if (sub.err) return sub.err;\n")
                     c.append("                }\n")
@@ -559,11 +577,11 @@ class Gen:
                     c.append("        if (has_%s) {\n" % f.name)
                     c.append("            gr_buf_t cnt;\n            gr_buf_init_counting(&cnt);\n")
                     c.append("            {\n                gr_buf_t *outer = b; b = &cnt;\n")
-                    c.append("\n".join(self.field_enc(m, s, f, "                ")) + "\n")
+                    c.append("\n".join(self.field_enc(m, s, f, "                ", tagged=True)) + "\n")
                     c.append("                b = outer;\n            }\n")
                     c.append("            gr_buf_put_uvarint(b, %d);\n" % f.tag)
                     c.append("            gr_buf_put_uvarint(b, cnt.len);\n")
-                    c.append("\n".join(self.field_enc(m, s, f, "            ")) + "\n")
+                    c.append("\n".join(self.field_enc(m, s, f, "            ", tagged=True)) + "\n")
                     c.append("        }\n")
             c.append("    }\n")
         c.append("}\n\n")

@@ -28,67 +28,16 @@
  * epoch), Reconciling (a member not yet stable at the assignment epoch),
  * Stable. */
 #include "group/consumer_group.h"
+#include "base/err.h"
 #include "base/log.h"
 #include "group/assignor.h"
-#include "group/group_int.h"
+#include "group/consumer_group_int.h"
 #include "protocol/errors.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-enum { CM_STABLE, CM_UNREVOKED, CM_UNRELEASED };
-
-#define LEAVE_EPOCH        (-1)
-#define LEAVE_STATIC_EPOCH (-2)
-
-/* A partition by topic id; sets are sorted arrays. */
-typedef struct tp_s {
-    gr_uuid_t tid;
-    int32_t   p;
-} tp_t;
-
-typedef struct tpset_s {
-    tp_t   *v;
-    int32_t n;
-} tpset_t;
-
-typedef struct cg_topic_s {
-    char     *name;
-    gr_uuid_t id;
-    int32_t   nparts;
-} cg_topic_t;
-
-typedef struct gr_cmember_s {
-    struct gr_cgroup_s *cg;
-    char   *id;
-    char   *instance_id; /* NULL: dynamic */
-    char   *rack_id;
-    char   *client_id;
-    char   *client_host;
-    char   *assignor;    /* requested ServerAssignor, NULL: none */
-    char  **topics;      /* subscribed topic names */
-    int32_t ntopics;
-    int32_t rebalance_timeout_ms;
-    int32_t epoch, prev_epoch;
-    int     state;
-    tpset_t assigned, revoking, target;
-    gr_gtimer_t session;
-    gr_gtimer_t rebalance;
-    int32_t     rebalance_epoch;
-    struct gr_cmember_s *next;
-} gr_cmember_t;
-
-typedef struct gr_cgroup_s {
-    gr_group_t   *grp;
-    int32_t       group_epoch, assignment_epoch;
-    gr_cmember_t *members;
-    int32_t       nmembers;
-    cg_topic_t   *topics; /* subscribed topics that exist, sorted by name */
-    int32_t       ntopics;
-    char         *assignor; /* of the last target assignment */
-} gr_cgroup_t;
 
 static void *xcalloc(size_t n, size_t size)
 {
@@ -100,54 +49,33 @@ static void *xcalloc(size_t n, size_t size)
 
 /* ---- partition sets ---- */
 
-static int tp_cmp(const void *a, const void *b)
-{
-    const tp_t *x = a, *y = b;
-    int c = memcmp(x->tid.b, y->tid.b, 16);
-    if (c)
-        return c;
-    return x->p < y->p ? -1 : x->p > y->p;
-}
-
 static bool tpset_has(const tpset_t *s, const gr_uuid_t *tid, int32_t p)
 {
     tp_t k = {*tid, p};
     return s->n > 0 && bsearch(&k, s->v, (size_t)s->n, sizeof k, tp_cmp) != NULL;
 }
 
-static void tpset_free(tpset_t *s)
+int gr_cg_tpset_push(tpset_t *s, int32_t *cap, const gr_uuid_t *tid, int32_t p)
 {
-    free(s->v);
-    s->v = NULL;
-    s->n = 0;
-}
-
-static void tpset_take(tpset_t *dst, tpset_t *src)
-{
-    free(dst->v);
-    *dst = *src;
-    src->v = NULL;
-    src->n = 0;
-}
-
-static bool tpset_eq(const tpset_t *a, const tpset_t *b)
-{
-    return a->n == b->n && (a->n == 0 || memcmp(a->v, b->v, (size_t)a->n * sizeof *a->v) == 0);
+    if (s->n == *cap) {
+        int32_t ncap = *cap ? *cap * 2 : 16;
+        tp_t *v = realloc(s->v, (size_t)ncap * sizeof *v);
+        if (!v)
+            return GR_ENOMEM;
+        s->v = v;
+        *cap = ncap;
+    }
+    s->v[s->n++] = (tp_t){*tid, p};
+    return 0;
 }
 
 static void tpset_push(tpset_t *s, int32_t *cap, const gr_uuid_t *tid, int32_t p)
 {
-    if (s->n == *cap) {
-        *cap = *cap ? *cap * 2 : 16;
-        tp_t *v = realloc(s->v, (size_t)*cap * sizeof *v);
-        if (!v)
-            abort();
-        s->v = v;
-    }
-    s->v[s->n++] = (tp_t){*tid, p};
+    if (gr_cg_tpset_push(s, cap, tid, p) != 0)
+        abort();
 }
 
-static void tpset_sort(tpset_t *s)
+void gr_cg_tpset_sort(tpset_t *s)
 {
     if (s->n > 1)
         qsort(s->v, (size_t)s->n, sizeof *s->v, tp_cmp);
@@ -158,9 +86,26 @@ static void tpset_sort(tpset_t *s)
     s->n = k;
 }
 
+#define tpset_sort gr_cg_tpset_sort
+
+int gr_cg_tpset_copy(tpset_t *dst, const tpset_t *src)
+{
+    tpset_free(dst);
+    if (src->n == 0)
+        return 0;
+    dst->v = malloc((size_t)src->n * sizeof *dst->v);
+    if (!dst->v)
+        return GR_ENOMEM;
+    memcpy(dst->v, src->v, (size_t)src->n * sizeof *dst->v);
+    dst->n = src->n;
+    return 0;
+}
+
 /* ---- lookups ---- */
 
-static gr_cmember_t *member_find(gr_cgroup_t *cg, gr_str_t id)
+#define member_find gr_cg_member_find
+
+gr_cmember_t *gr_cg_member_find(gr_cgroup_t *cg, gr_str_t id)
 {
     if (id.len <= 0)
         return NULL;
@@ -221,8 +166,9 @@ static const char *cg_state(const gr_cgroup_t *cg)
 
 /* The classic fields other code reads (state, subscribed topics) follow
  * the consumer group: Empty or not for DeleteGroups and offset expiry, the
- * subscribed topics for OffsetDelete and expiry. */
-static void sync_classic_view(gr_cgroup_t *cg)
+ * subscribed topic names (existing or not, as Kafka's
+ * isSubscribedToTopic) for OffsetDelete and expiry. */
+void gr_cg_sync_view(gr_cgroup_t *cg)
 {
     gr_group_t *g = cg->grp;
     gr_gstate_t s = cg->nmembers ? GR_GSTATE_STABLE : GR_GSTATE_EMPTY;
@@ -231,12 +177,23 @@ static void sync_classic_view(gr_cgroup_t *cg)
     for (int32_t i = 0; i < g->nsubscribed; i++)
         free(g->subscribed[i]);
     free(g->subscribed);
-    g->subscribed = xcalloc((size_t)cg->ntopics, sizeof *g->subscribed);
-    for (int32_t i = 0; i < cg->ntopics; i++)
-        g->subscribed[i] = gr_gc_strdup(gr_str(cg->topics[i].name));
-    g->nsubscribed = cg->ntopics;
+    int32_t cap = 0;
+    for (gr_cmember_t *m = cg->members; m; m = m->next)
+        cap += m->ntopics;
+    g->subscribed = xcalloc((size_t)cap, sizeof *g->subscribed);
+    g->nsubscribed = 0;
+    for (gr_cmember_t *m = cg->members; m; m = m->next)
+        for (int32_t i = 0; i < m->ntopics; i++) {
+            bool seen = false;
+            for (int32_t j = 0; j < g->nsubscribed && !seen; j++)
+                seen = strcmp(g->subscribed[j], m->topics[i]) == 0;
+            if (!seen)
+                g->subscribed[g->nsubscribed++] = gr_gc_strdup(gr_str(m->topics[i]));
+        }
     g->subscribed_known = true;
 }
+
+#define sync_classic_view gr_cg_sync_view
 
 /* ---- members ---- */
 
@@ -273,21 +230,68 @@ static void member_remove(gr_gcoord_t *c, gr_cgroup_t *cg, gr_cmember_t *m, cons
         }
     cg->nmembers--;
     cg->group_epoch++;
+    cg->dirty_epoch = true;
+    gr_cg_note_removed(cg, m->id);
     member_free(c, m);
     sync_classic_view(cg);
+}
+
+void gr_cg_member_drop(gr_gcoord_t *c, gr_cgroup_t *cg, gr_cmember_t *m)
+{
+    for (gr_cmember_t **pp = &cg->members; *pp; pp = &(*pp)->next)
+        if (*pp == m) {
+            *pp = m->next;
+            cg->nmembers--;
+            break;
+        }
+    member_free(c, m);
+}
+
+gr_cmember_t *gr_cg_member_add(gr_cgroup_t *cg, gr_str_t id)
+{
+    gr_cmember_t *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->cg = cg;
+    m->id = gr_gc_strdup(id);
+    m->state = CM_STABLE;
+    gr_gc_timer_init(&m->session, session_timer_fn);
+    gr_gc_timer_init(&m->rebalance, rebalance_timer_fn);
+    gr_cmember_t **tail = &cg->members;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = m;
+    cg->nmembers++;
+    return m;
+}
+
+void gr_cg_start_timers(gr_gcoord_t *c, gr_cgroup_t *cg)
+{
+    for (gr_cmember_t *m = cg->members; m; m = m->next) {
+        gr_gc_timer_arm(c, &m->session, c->cfg.consumer_session_timeout_ms);
+        if (m->state == CM_UNREVOKED) {
+            m->rebalance_epoch = m->epoch;
+            gr_gc_timer_arm(c, &m->rebalance, m->rebalance_timeout_ms);
+        }
+    }
 }
 
 static void session_timer_fn(gr_gcoord_t *c, gr_gtimer_t *t)
 {
     gr_cmember_t *m = (gr_cmember_t *)((char *)t - offsetof(gr_cmember_t, session));
+    gr_group_t *g = m->cg->grp;
     member_remove(c, m->cg, m, "missed its session timeout");
+    gr_cg_flush(c, g, NULL, NULL, NULL);
 }
 
 static void rebalance_timer_fn(gr_gcoord_t *c, gr_gtimer_t *t)
 {
     gr_cmember_t *m = (gr_cmember_t *)((char *)t - offsetof(gr_cmember_t, rebalance));
-    if (m->state == CM_UNREVOKED && m->epoch == m->rebalance_epoch)
+    gr_group_t *g = m->cg->grp;
+    if (m->state == CM_UNREVOKED && m->epoch == m->rebalance_epoch) {
         member_remove(c, m->cg, m, "did not revoke its partitions within its rebalance timeout");
+        gr_cg_flush(c, g, NULL, NULL, NULL);
+    }
 }
 
 static void new_member_id(char out[23])
@@ -327,8 +331,32 @@ static int topic_name_cmp(const void *a, const void *b)
     return strcmp(((const cg_topic_t *)a)->name, ((const cg_topic_t *)b)->name);
 }
 
+/* FNV-1a over the subscribed topics (name, id, partition count, in name
+ * order); 0 for none. Kafka 4.1 stores a hash of its own making (XXH3 of
+ * more fields) in the same place: both only compare with themselves. */
+static int64_t topics_hash(const gr_cgroup_t *cg)
+{
+    if (cg->ntopics == 0)
+        return 0;
+    uint64_t h = 1469598103934665603ULL;
+    for (int32_t i = 0; i < cg->ntopics; i++) {
+        const cg_topic_t *t = &cg->topics[i];
+        uint8_t np[4] = {(uint8_t)(t->nparts >> 24), (uint8_t)(t->nparts >> 16), (uint8_t)(t->nparts >> 8),
+                         (uint8_t)t->nparts};
+        const uint8_t *parts[3] = {(const uint8_t *)t->name, t->id.b, np};
+        size_t lens[3] = {strlen(t->name) + 1, 16, 4};
+        for (int k = 0; k < 3; k++)
+            for (size_t j = 0; j < lens[k]; j++) {
+                h ^= parts[k][j];
+                h *= 1099511628211ULL;
+            }
+    }
+    return h ? (int64_t)h : 1;
+}
+
 /* Re-reads the subscribed topics from the metadata image; true when they
- * changed (a topic created, deleted, recreated or with more partitions). */
+ * differ from those of the last group epoch (a topic created, deleted,
+ * recreated or with more partitions). */
 static bool refresh_topics(gr_cgroup_t *cg, gr_gcg_topic_fn fn, void *arg)
 {
     int32_t cap = 0;
@@ -352,16 +380,12 @@ static bool refresh_topics(gr_cgroup_t *cg, gr_gcg_topic_fn fn, void *arg)
         }
     if (n > 1)
         qsort(nt, (size_t)n, sizeof *nt, topic_name_cmp);
-    bool same = n == cg->ntopics;
-    for (int32_t i = 0; i < n && same; i++)
-        same = strcmp(nt[i].name, cg->topics[i].name) == 0 && gr_uuid_eq(&nt[i].id, &cg->topics[i].id) &&
-               nt[i].nparts == cg->topics[i].nparts;
     for (int32_t i = 0; i < cg->ntopics; i++)
         free(cg->topics[i].name);
     free(cg->topics);
     cg->topics = nt;
     cg->ntopics = n;
-    return !same;
+    return topics_hash(cg) != cg->metadata_hash;
 }
 
 /* Kafka's default: the assignor most members ask for, ties to the first
@@ -423,9 +447,12 @@ static void compute_target(gr_gcoord_t *c, gr_cgroup_t *cg)
         for (int32_t k = 0; k < ms[i].nout; k++)
             tpset_push(&s, &cap, &cg->topics[ms[i].out[k].topic].id, ms[i].out[k].partition);
         tpset_sort(&s);
+        if (!tpset_eq(&s, &m->target))
+            m->dirty |= CM_DIRTY_TARGET;
         tpset_take(&m->target, &s);
         free(ms[i].out);
     }
+    cg->dirty_assignment_epoch = true;
     free(cg->assignor);
     cg->assignor = gr_gc_strdup(gr_str(name));
     cg->assignment_epoch = cg->group_epoch;
@@ -486,10 +513,10 @@ static void compute_next(gr_cgroup_t *cg, gr_cmember_t *m, const tpset_t *owned)
     tpset_take(&m->assigned, &keep);
     tpset_free(&m->revoking);
     m->state = unreleased ? CM_UNRELEASED : CM_STABLE;
-    if (m->epoch != cg->assignment_epoch) {
-        m->prev_epoch = m->epoch;
-        m->epoch = cg->assignment_epoch;
-    }
+    /* Kafka's updateMemberEpoch: the previous epoch follows even when the
+     * epoch stays. */
+    m->prev_epoch = m->epoch;
+    m->epoch = cg->assignment_epoch;
 }
 
 static void reconcile(gr_cgroup_t *cg, gr_cmember_t *m, const tpset_t *owned)
@@ -589,9 +616,11 @@ static bool validate_request(gr_gcoord_t *c, const gr_ConsumerGroupHeartbeatRequ
     return true;
 }
 
-static gr_cgroup_t *cg_new(gr_group_t *g)
+gr_cgroup_t *gr_cg_new(gr_group_t *g)
 {
-    gr_cgroup_t *cg = xcalloc(1, sizeof *cg);
+    gr_cgroup_t *cg = calloc(1, sizeof *cg);
+    if (!cg)
+        return NULL;
     cg->grp = g;
     g->cg = cg;
     free(g->protocol_type);
@@ -618,6 +647,9 @@ void gr_cg_free(gr_gcoord_t *c, gr_group_t *g)
         free(cg->topics[i].name);
     free(cg->topics);
     free(cg->assignor);
+    for (int32_t i = 0; i < cg->nremoved; i++)
+        free(cg->removed[i]);
+    free(cg->removed);
     free(cg);
     g->cg = NULL;
 }
@@ -649,6 +681,7 @@ static void leave(gr_gcoord_t *c, gr_group_t *g, const gr_ConsumerGroupHeartbeat
                m->instance_id);
         m->prev_epoch = m->epoch;
         m->epoch = LEAVE_STATIC_EPOCH;
+        m->dirty |= CM_DIRTY_CURRENT;
         gr_gc_timer_cancel(c, &m->rebalance);
         return;
     }
@@ -679,37 +712,52 @@ static void fill_assignment(gr_cgroup_t *cg, gr_cmember_t *m, hb_t *h)
     h->out->Assignment = as;
 }
 
-void gr_gcoord_cg_heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_ConsumerGroupHeartbeatRequest *rq,
-                            gr_gcg_topic_fn topic_fn, void *topic_arg, gr_arena_t *a,
-                            gr_ConsumerGroupHeartbeatResponse *out)
+/* Replaces *field with a copy of v (len -1: NULL) when it differs; true
+ * when it did. */
+static bool set_str(char **field, gr_str_t v)
 {
-    hb_t hh = {out, a}, *h = &hh;
-    out->MemberId = gr_str(NULL);
-    out->ErrorMessage = gr_str(NULL);
-    out->Assignment = NULL;
+    if (gr_gc_str_is(*field, v))
+        return false;
+    free(*field);
+    *field = v.len >= 0 ? gr_gc_strdup(v) : NULL;
+    return true;
+}
+
+static bool tpset_same(const tpset_t *a, const tpset_t *b)
+{
+    return tpset_eq(a, b);
+}
+
+/* The heartbeat's work; returns the group it touched (whose records are
+ * then written), or NULL. */
+static gr_group_t *heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_ConsumerGroupHeartbeatRequest *rq,
+                             gr_gcg_topic_fn topic_fn, void *topic_arg, hb_t *h)
+{
+    gr_ConsumerGroupHeartbeatResponse *out = h->out;
+    gr_arena_t *a = h->a;
     if (!validate_request(c, rq, h))
-        return;
+        return NULL;
     int16_t err = gr_gcoord_status(c, rq->GroupId);
     if (err) {
         hb_error(h, err, NULL);
-        return;
+        return NULL;
     }
     gr_group_t *g = gr_gc_group_find(c, rq->GroupId);
     if (rq->MemberEpoch == LEAVE_EPOCH || rq->MemberEpoch == LEAVE_STATIC_EPOCH) {
         leave(c, g, rq, h);
-        return;
+        return g;
     }
     bool join = rq->MemberEpoch == 0;
     if (!g) {
         if (!join) {
             hb_error(h, GR_KERR_GROUP_ID_NOT_FOUND, "Consumer group %.*s not found.", (int)rq->GroupId.len,
                      rq->GroupId.ptr);
-            return;
+            return NULL;
         }
         g = gr_gc_group_create(c, rq->GroupId);
         if (!g) {
             hb_error(h, GR_KERR_UNKNOWN_SERVER_ERROR, NULL);
-            return;
+            return NULL;
         }
     }
     if (!g->cg) {
@@ -718,19 +766,24 @@ void gr_gcoord_cg_heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_Con
          * one group is refused, as Kafka does with migration disabled. */
         if (g->nmembers > 0 || g->npending > 0) {
             hb_error(h, GR_KERR_GROUP_ID_NOT_FOUND, "Group %s is not a consumer group.", g->id);
-            return;
+            return NULL;
         }
         if (!join) {
-            /* An empty group: after a restart, a consumer group comes back
-             * with its offsets only (membership is not persisted). The
-             * member must rejoin; GROUP_ID_NOT_FOUND would be fatal to the
-             * Java consumer. */
+            /* An empty classic group (e.g. one with committed offsets
+             * only): the member must rejoin; GROUP_ID_NOT_FOUND would be
+             * fatal to the Java consumer. */
             hb_error(h, GR_KERR_UNKNOWN_MEMBER_ID, "Member %.*s is not a member of group %s.",
                      (int)rq->MemberId.len, rq->MemberId.ptr, g->id);
-            return;
+            return NULL;
+        }
+        bool had_record = g->persisted && g->protocol_type;
+        if (!gr_cg_new(g)) {
+            hb_error(h, GR_KERR_UNKNOWN_SERVER_ERROR, NULL);
+            return NULL;
         }
         gr_log(GR_LOG_INFO, "group", "group %s becomes a consumer group (KIP-848)", g->id);
-        cg_new(g);
+        /* Kafka deletes the empty classic group it replaces. */
+        g->cg->dirty_classic_tombstone = had_record;
     }
     gr_cgroup_t *cg = g->cg;
     bool bump = false;
@@ -740,7 +793,7 @@ void gr_gcoord_cg_heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_Con
         if (sm && sm->epoch != LEAVE_STATIC_EPOCH && !gr_gc_str_is(sm->id, rq->MemberId)) {
             hb_error(h, GR_KERR_UNRELEASED_INSTANCE_ID, "Static member %s with instance id %.*s is not released yet.",
                      sm->id, (int)rq->InstanceId.len, rq->InstanceId.ptr);
-            return;
+            return g;
         }
         m = member_find(cg, rq->MemberId);
         if (sm && sm != m) {
@@ -752,6 +805,9 @@ void gr_gcoord_cg_heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_Con
             char *old = sm->id;
             sm->id = gr_gc_strdup(rq->MemberId.len > 0 ? rq->MemberId : gr_str(idbuf));
             gr_log(GR_LOG_INFO, "group", "consumer group %s: static member %s replaces %s", g->id, sm->id, old);
+            /* The old member id's records go, the new one's are written. */
+            gr_cg_note_removed(cg, old);
+            sm->dirty = CM_DIRTY_META | CM_DIRTY_TARGET | CM_DIRTY_CURRENT;
             free(old);
             sm->epoch = sm->prev_epoch > 0 ? sm->prev_epoch : 0;
             m = sm;
@@ -759,23 +815,19 @@ void gr_gcoord_cg_heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_Con
             if (cg->nmembers >= c->cfg.consumer_max_size) {
                 hb_error(h, GR_KERR_GROUP_MAX_SIZE_REACHED, "The consumer group has reached its maximum capacity of %d members.",
                          c->cfg.consumer_max_size);
-                return;
+                return g;
             }
-            m = xcalloc(1, sizeof *m);
-            m->cg = cg;
             char idbuf[23];
             if (rq->MemberId.len <= 0)
                 new_member_id(idbuf);
-            m->id = gr_gc_strdup(rq->MemberId.len > 0 ? rq->MemberId : gr_str(idbuf));
+            m = gr_cg_member_add(cg, rq->MemberId.len > 0 ? rq->MemberId : gr_str(idbuf));
+            if (!m) {
+                hb_error(h, GR_KERR_UNKNOWN_SERVER_ERROR, NULL);
+                return g;
+            }
             m->instance_id = rq->InstanceId.len >= 0 ? gr_gc_strdup(rq->InstanceId) : NULL;
-            m->state = CM_STABLE;
-            gr_gc_timer_init(&m->session, session_timer_fn);
-            gr_gc_timer_init(&m->rebalance, rebalance_timer_fn);
-            gr_cmember_t **tail = &cg->members;
-            while (*tail)
-                tail = &(*tail)->next;
-            *tail = m;
-            cg->nmembers++;
+            m->has_meta = true;
+            m->dirty = CM_DIRTY_META | CM_DIRTY_TARGET | CM_DIRTY_CURRENT;
             bump = true;
             gr_log(GR_LOG_INFO, "group", "consumer group %s: member %s joins", g->id, m->id);
         }
@@ -784,11 +836,11 @@ void gr_gcoord_cg_heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_Con
         if (!m) {
             hb_error(h, GR_KERR_UNKNOWN_MEMBER_ID, "Member %.*s is not a member of group %s.", (int)rq->MemberId.len,
                      rq->MemberId.ptr, g->id);
-            return;
+            return g;
         }
         if (rq->InstanceId.len >= 0 && (!m->instance_id || !gr_gc_str_is(m->instance_id, rq->InstanceId))) {
             hb_error(h, GR_KERR_FENCED_INSTANCE_ID, "Static member %s is fenced.", m->id);
-            return;
+            return g;
         }
         /* Kafka's throwIfConsumerGroupMemberEpochIsInvalid. */
         tpset_t owned_check = {0};
@@ -797,7 +849,7 @@ void gr_gcoord_cg_heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_Con
                      "The consumer group member has a greater member epoch (%d) than the one known by the group "
                      "coordinator (%d). The member must abandon all its partitions and rejoin.",
                      rq->MemberEpoch, m->epoch);
-            return;
+            return g;
         }
         if (rq->MemberEpoch < m->epoch) {
             bool subset = rq->MemberEpoch == m->prev_epoch;
@@ -810,35 +862,37 @@ void gr_gcoord_cg_heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_Con
                          "The consumer group member has a smaller member epoch (%d) than the one known by the group "
                          "coordinator (%d). The member must abandon all its partitions and rejoin.",
                          rq->MemberEpoch, m->epoch);
-                return;
+                return g;
             }
         }
         (void)owned_check;
     }
     /* What the member tells about itself. */
-    if (rq->RebalanceTimeoutMs != -1)
+    if (rq->RebalanceTimeoutMs != -1 && m->rebalance_timeout_ms != rq->RebalanceTimeoutMs) {
         m->rebalance_timeout_ms = rq->RebalanceTimeoutMs;
+        m->dirty |= CM_DIRTY_META;
+    }
     if (rq->SubscribedTopicNames_count >= 0 && set_subscription(m, rq)) {
         bump = true;
+        m->dirty |= CM_DIRTY_META;
         gr_log(GR_LOG_INFO, "group", "consumer group %s: member %s changes its subscription", g->id, m->id);
     }
-    if (rq->ServerAssignor.len >= 0 && !gr_gc_str_is(m->assignor, rq->ServerAssignor)) {
-        free(m->assignor);
-        m->assignor = gr_gc_strdup(rq->ServerAssignor);
+    if (rq->ServerAssignor.len >= 0 && set_str(&m->assignor, rq->ServerAssignor)) {
         bump = true;
+        m->dirty |= CM_DIRTY_META;
     }
-    if (rq->RackId.len >= 0 && !gr_gc_str_is(m->rack_id, rq->RackId)) {
-        free(m->rack_id);
-        m->rack_id = gr_gc_strdup(rq->RackId);
-    }
-    free(m->client_id);
-    m->client_id = gr_gc_strdup(cl->client_id);
-    free(m->client_host);
-    m->client_host = gr_gc_strdup(gr_str(cl->client_host ? cl->client_host : ""));
+    if (rq->RackId.len >= 0 && set_str(&m->rack_id, rq->RackId))
+        m->dirty |= CM_DIRTY_META;
+    if (set_str(&m->client_id, cl->client_id))
+        m->dirty |= CM_DIRTY_META;
+    if (set_str(&m->client_host, gr_str(cl->client_host ? cl->client_host : "")))
+        m->dirty |= CM_DIRTY_META;
     if (refresh_topics(cg, topic_fn, topic_arg))
         bump = true;
     if (bump) {
         cg->group_epoch++;
+        cg->metadata_hash = topics_hash(cg);
+        cg->dirty_epoch = true;
         sync_classic_view(cg);
     }
     if (cg->group_epoch > cg->assignment_epoch)
@@ -860,10 +914,17 @@ void gr_gcoord_cg_heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_Con
         memcpy(before.v, m->assigned.v, (size_t)m->assigned.n * sizeof *before.v);
         before.n = m->assigned.n;
     }
-    int32_t old_epoch = m->epoch;
+    int32_t old_epoch = m->epoch, old_prev = m->prev_epoch;
     int old_state = m->state;
+    tpset_t old_revoking = {0};
+    if (gr_cg_tpset_copy(&old_revoking, &m->revoking) != 0)
+        abort();
     reconcile(cg, m, &owned);
     free(owned.v);
+    if (m->epoch != old_epoch || m->prev_epoch != old_prev || m->state != old_state ||
+        !tpset_same(&before, &m->assigned) || !tpset_same(&old_revoking, &m->revoking))
+        m->dirty |= CM_DIRTY_CURRENT;
+    tpset_free(&old_revoking);
     if (m->state == CM_UNREVOKED) {
         if (old_state != CM_UNREVOKED || old_epoch != m->epoch || m->rebalance.idx < 0) {
             m->rebalance_epoch = m->epoch;
@@ -882,6 +943,29 @@ void gr_gcoord_cg_heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_Con
     if (full || !tpset_eq(&before, &m->assigned))
         fill_assignment(cg, m, h);
     free(before.v);
+    return g;
+}
+
+bool gr_gcoord_cg_heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_ConsumerGroupHeartbeatRequest *rq,
+                            gr_gcg_topic_fn topic_fn, void *topic_arg, gr_arena_t *a,
+                            gr_ConsumerGroupHeartbeatResponse *out, gr_gcoord_done_fn done, void *arg)
+{
+    hb_t h = {out, a};
+    out->MemberId = gr_str(NULL);
+    out->ErrorMessage = gr_str(NULL);
+    out->Assignment = NULL;
+    gr_group_t *g = heartbeat(c, cl, rq, topic_fn, topic_arg, &h);
+    if (!g || !g->cg)
+        return false;
+    /* What changed is written before the member is answered, as Kafka
+     * answers once its records are committed. */
+    bool pending = false;
+    int16_t err = gr_cg_flush(c, g, done, arg, &pending);
+    if (err && out->ErrorCode == 0) {
+        hb_error(&h, gr_gc_append_error(err), NULL);
+        out->Assignment = NULL;
+    }
+    return pending;
 }
 
 /* ---- ConsumerGroupDescribe ---- */
@@ -916,8 +1000,8 @@ static gr_str_t astr(gr_arena_t *a, const char *s)
     return p ? gr_str(p) : gr_str("");
 }
 
-void gr_gcoord_cg_describe(gr_gcoord_t *c, gr_str_t group_id, gr_arena_t *a,
-                           gr_ConsumerGroupDescribeResponse_DescribedGroup *out)
+void gr_gcoord_cg_describe(gr_gcoord_t *c, gr_str_t group_id, gr_gcg_topic_fn topic_fn, void *topic_arg,
+                           gr_arena_t *a, gr_ConsumerGroupDescribeResponse_DescribedGroup *out)
 {
     memset(out, 0, sizeof *out);
     out->GroupId = group_id;
@@ -946,10 +1030,13 @@ void gr_gcoord_cg_describe(gr_gcoord_t *c, gr_str_t group_id, gr_arena_t *a,
         return;
     }
     gr_cgroup_t *cg = g->cg;
+    /* The topics' names (a loaded group has not looked them up yet). */
+    refresh_topics(cg, topic_fn, topic_arg);
     out->GroupState = gr_str(cg_state(cg));
     out->GroupEpoch = cg->group_epoch;
     out->AssignmentEpoch = cg->assignment_epoch;
-    out->AssignorName = astr(a, cg->assignor ? cg->assignor : c->cfg.consumer_assignor);
+    /* Kafka's asDescribedGroup: the assignor the members prefer now. */
+    out->AssignorName = astr(a, group_assignor(c, cg));
     out->Members = gr_arena_calloc(a, (size_t)cg->nmembers + 1, sizeof *out->Members);
     if (!out->Members)
         return;
@@ -981,7 +1068,13 @@ int16_t gr_gcoord_cg_classic_join(gr_gcoord_t *c, gr_str_t group_id)
     if (g->cg->nmembers > 0)
         return GR_KERR_INCONSISTENT_GROUP_PROTOCOL;
     /* An empty consumer group becomes a classic group again; its committed
-     * offsets stay. */
+     * offsets stay. Kafka deletes the consumer group's records. */
+    gr_grecs_t r = {0};
+    gr_cg_tombstones(g, &r);
+    int16_t err = gr_gc_append_recs(c, g, &r, NULL, NULL);
+    gr_grecs_free(&r);
+    if (err)
+        return gr_gc_append_error(err);
     gr_log(GR_LOG_INFO, "group", "empty consumer group %s becomes a classic group", g->id);
     gr_cg_free(c, g);
     free(g->protocol_type);

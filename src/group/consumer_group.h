@@ -5,11 +5,11 @@
  *
  * A consumer group is a gr_group_t of the coordinator's table with a
  * gr_cgroup_t attached (g->cg); classic members and consumer-protocol
- * members are never in one group. Membership and assignments live in
- * memory only: nothing but the group's committed offsets reaches
- * __consumer_offsets, so after a restart the members rejoin (their
- * heartbeats get UNKNOWN_MEMBER_ID / GROUP_ID_NOT_FOUND, which makes a
- * client rejoin with epoch 0) and resume from the committed offsets.
+ * members are never in one group. The group's epoch, members,
+ * subscriptions, target and current assignments are written to
+ * __consumer_offsets as Kafka's ConsumerGroup* records (cg_records.c) and
+ * replayed when the broker starts, so a group survives a restart with its
+ * members (until their sessions expire) and their epochs.
  *
  * Event-loop thread only, like the rest of the coordinator. Strings in
  * responses are copied into the request's arena. */
@@ -22,14 +22,19 @@
  * exist. */
 typedef bool (*gr_gcg_topic_fn)(void *arg, gr_str_t name, gr_uuid_t *id, int32_t *nparts);
 
-/* ConsumerGroupHeartbeat: fills out (its Assignment from the arena). */
-void gr_gcoord_cg_heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_ConsumerGroupHeartbeatRequest *rq,
+/* ConsumerGroupHeartbeat: fills out (its Assignment from the arena).
+ * Returns true when the heartbeat wrote records: out must then be sent
+ * only when done(arg, err) is called, once they are durable (err: the
+ * write failed, out->ErrorCode is to be set from it); false when out is
+ * complete now. */
+bool gr_gcoord_cg_heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_ConsumerGroupHeartbeatRequest *rq,
                             gr_gcg_topic_fn topic_fn, void *topic_arg, gr_arena_t *a,
-                            gr_ConsumerGroupHeartbeatResponse *out);
+                            gr_ConsumerGroupHeartbeatResponse *out, gr_gcoord_done_fn done, void *arg);
 
-/* ConsumerGroupDescribe of one group. */
-void gr_gcoord_cg_describe(gr_gcoord_t *c, gr_str_t group_id, gr_arena_t *a,
-                           gr_ConsumerGroupDescribeResponse_DescribedGroup *out);
+/* ConsumerGroupDescribe of one group (topic_fn names the topics of the
+ * assignments). */
+void gr_gcoord_cg_describe(gr_gcoord_t *c, gr_str_t group_id, gr_gcg_topic_fn topic_fn, void *topic_arg,
+                           gr_arena_t *a, gr_ConsumerGroupDescribeResponse_DescribedGroup *out);
 
 /* A classic JoinGroup for group_id: 0 when it may go on (an empty
  * consumer group is turned back into a classic one), or

@@ -448,7 +448,9 @@ void gr_gcoord_load_end(gr_gcoord_t *c, int32_t p)
     c->pstate[p] = GR_GPART_OWNED;
     for (size_t i = 0; i < c->nbuckets; i++)
         for (gr_group_t *g = c->buckets[i]; g; g = g->hnext)
-            if (g->partition == p)
+            if (g->partition == p && g->cg)
+                gr_cg_loaded(c, g);
+            else if (g->partition == p)
                 gr_gm_loaded(c, g);
 }
 
@@ -457,8 +459,8 @@ static int replay_group(gr_gcoord_t *c, gr_str_t id, gr_bytes_t value)
 {
     gr_group_t *g = gr_gc_group_find(c, id);
     if (value.len < 0) {
-        if (!g)
-            return 0;
+        if (!g || g->cg)
+            return 0; /* a consumer group's records are its own */
         if (g->noffsets == 0) {
             gr_gc_group_free(c, g);
             return 0;
@@ -488,6 +490,7 @@ static int replay_group(gr_gcoord_t *c, gr_str_t id, gr_bytes_t value)
         gr_arena_free(&arena);
         return GR_ENOMEM;
     }
+    gr_cg_free(c, g); /* a consumer group converted to a classic one */
     group_clear_members(c, g);
     free(g->protocol_type);
     free(g->protocol_name);
@@ -558,6 +561,8 @@ int gr_gcoord_replay(gr_gcoord_t *c, int32_t partition, gr_bytes_t key, gr_bytes
         return rc;
     if (k.type == GR_GREC_GROUP_METADATA)
         return replay_group(c, k.group, value);
+    if (k.type != GR_GREC_OFFSET_COMMIT && k.type != GR_GREC_OFFSET_COMMIT_LEGACY)
+        return gr_cg_replay(c, k.type, k.group, k.member, value);
     gr_group_t *g = gr_gc_group_find(c, k.group);
     if (value.len < 0) {
         if (g)
@@ -610,6 +615,78 @@ int16_t gr_gc_append(gr_gcoord_t *c, gr_group_t *g, gr_buf_t *keys, gr_buf_t *va
     if (err == 0)
         g->persisted = true;
     return err;
+}
+
+void gr_grecs_add(gr_grecs_t *r, gr_buf_t **key, gr_buf_t **value)
+{
+    if (!r->oom && r->n == r->cap) {
+        int cap = r->cap ? r->cap * 2 : 8;
+        gr_buf_t *k = realloc(r->keys, (size_t)cap * sizeof *k);
+        if (k)
+            r->keys = k;
+        gr_buf_t *v = k ? realloc(r->values, (size_t)cap * sizeof *v) : NULL;
+        if (v) {
+            r->values = v;
+            r->cap = cap;
+        } else {
+            r->oom = true;
+        }
+    }
+    if (r->oom) {
+        gr_buf_reset(&r->spare_key);
+        gr_buf_reset(&r->spare_value);
+        *key = &r->spare_key;
+        *value = &r->spare_value;
+        return;
+    }
+    gr_buf_init(&r->keys[r->n]);
+    gr_buf_init(&r->values[r->n]);
+    *key = &r->keys[r->n];
+    *value = &r->values[r->n];
+    r->n++;
+}
+
+void gr_grecs_free(gr_grecs_t *r)
+{
+    for (int i = 0; i < r->n; i++) {
+        gr_buf_free(&r->keys[i]);
+        gr_buf_free(&r->values[i]);
+    }
+    free(r->keys);
+    free(r->values);
+    gr_buf_free(&r->spare_key);
+    gr_buf_free(&r->spare_value);
+    memset(r, 0, sizeof *r);
+}
+
+int16_t gr_gc_append_recs(gr_gcoord_t *c, gr_group_t *g, gr_grecs_t *r, gr_gcoord_done_fn done, void *arg)
+{
+    if (r->oom) {
+        gr_log(GR_LOG_ERROR, "group", "out of memory building the records of group %s", g->id);
+        return GR_KERR_UNKNOWN_SERVER_ERROR;
+    }
+    if (r->n == 0)
+        return 0;
+    return gr_gc_append(c, g, r->keys, r->values, r->n, done, arg);
+}
+
+int16_t gr_gc_append_error(int16_t err)
+{
+    switch (err) {
+    case GR_KERR_UNKNOWN_TOPIC_OR_PARTITION:
+    case GR_KERR_NOT_ENOUGH_REPLICAS:
+    case GR_KERR_REQUEST_TIMED_OUT:
+        return GR_KERR_COORDINATOR_NOT_AVAILABLE;
+    case GR_KERR_NOT_LEADER_OR_FOLLOWER:
+    case GR_KERR_KAFKA_STORAGE_ERROR:
+        return GR_KERR_NOT_COORDINATOR;
+    case GR_KERR_MESSAGE_TOO_LARGE:
+    case GR_KERR_RECORD_LIST_TOO_LARGE:
+    case GR_KERR_INVALID_FETCH_SIZE:
+        return GR_KERR_UNKNOWN_SERVER_ERROR;
+    default:
+        return err;
+    }
 }
 
 int16_t gr_gc_write_group(gr_gcoord_t *c, gr_group_t *g)

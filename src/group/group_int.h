@@ -170,6 +170,27 @@ void gr_gc_group_free(gr_gcoord_t *c, gr_group_t *g);
 const char *gr_gc_state_name(gr_gstate_t s);
 void gr_gc_transition(gr_group_t *g, gr_gstate_t s);
 
+/* Records for one append, built before it. An allocation failure while
+ * adding marks the set (oom) and hands out scratch buffers, so builders
+ * need no error paths; gr_gc_append_recs then refuses to write it. */
+typedef struct gr_grecs_s {
+    gr_buf_t *keys, *values;
+    int       n, cap;
+    bool      oom;
+    gr_buf_t  spare_key, spare_value;
+} gr_grecs_t;
+
+/* Adds a record: its key and value buffers. A value left empty (data
+ * NULL) is a tombstone. */
+void gr_grecs_add(gr_grecs_t *r, gr_buf_t **key, gr_buf_t **value);
+void gr_grecs_free(gr_grecs_t *r);
+/* Appends r's records for g's partition (nothing when r is empty: 0);
+ * UNKNOWN_SERVER_ERROR when r could not be built. See gr_gc_append. */
+int16_t gr_gc_append_recs(gr_gcoord_t *c, gr_group_t *g, gr_grecs_t *r, gr_gcoord_done_fn done, void *arg);
+/* What a failed append tells a client (Kafka's
+ * appendGroupMetadataErrorToResponseError). */
+int16_t gr_gc_append_error(int16_t err);
+
 /* Encodes g's GroupMetadataValue (members' metadata for the selected
  * protocol and their current assignments) and appends it. Kafka error. */
 int16_t gr_gc_write_group(gr_gcoord_t *c, gr_group_t *g);
@@ -217,5 +238,14 @@ int16_t gr_cg_validate_commit(gr_group_t *g, gr_str_t member_id, int32_t epoch, 
 int16_t gr_cg_validate_fetch(gr_group_t *g, gr_str_t member_id, int32_t epoch);
 /* The consumer group's state name ("Assigning", ...); NULL if classic. */
 const char *gr_cg_state_name(const gr_group_t *g);
+/* Tombstones of every record of the consumer group g (deleting it). */
+void gr_cg_tombstones(gr_group_t *g, gr_grecs_t *r);
+/* Replays one KIP-848 record of __consumer_offsets (cg_records.c): the key
+ * type and its group and member (or regular expression) fields; value len
+ * -1 is a tombstone. 0 or a negative error. */
+int gr_cg_replay(gr_gcoord_t *c, int16_t type, gr_str_t group, gr_str_t member, gr_bytes_t value);
+/* After loading g's partition: drops members whose metadata record never
+ * came, starts the members' timers. */
+void gr_cg_loaded(gr_gcoord_t *c, gr_group_t *g);
 
 #endif

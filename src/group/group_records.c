@@ -2,6 +2,7 @@
  * described in group_records.h. */
 #include "group/group_records.h"
 #include "base/err.h"
+#include "kafka_msgs.h"
 
 #include <string.h>
 
@@ -115,8 +116,16 @@ int gr_grec_key_parse(const uint8_t *p, size_t len, gr_grec_key_t *out)
         gr_codec_read_string(&r, false, false, &out->group);
         gr_codec_read_string(&r, false, false, &out->topic);
         out->partition = gr_read_i32(&r);
-    } else if (out->type == GR_GREC_GROUP_METADATA) {
+    } else if (out->type == GR_GREC_GROUP_METADATA || out->type == GR_CREC_ConsumerGroupMetadata ||
+               out->type == GR_CREC_ConsumerGroupPartitionMetadata ||
+               out->type == GR_CREC_ConsumerGroupTargetAssignmentMetadata) {
         gr_codec_read_string(&r, false, false, &out->group);
+    } else if (out->type == GR_CREC_ConsumerGroupMemberMetadata ||
+               out->type == GR_CREC_ConsumerGroupTargetAssignmentMember ||
+               out->type == GR_CREC_ConsumerGroupCurrentMemberAssignment ||
+               out->type == GR_CREC_ConsumerGroupRegularExpression) {
+        gr_codec_read_string(&r, false, false, &out->group);
+        gr_codec_read_string(&r, false, false, &out->member);
     } else {
         return GR_EUNSUPPORTED;
     }

@@ -7,10 +7,17 @@
  * flexible versions (value version 4) use compact lengths and tagged fields.
  *
  * Record key (never null):
- *    int16  type     0 or 1: an offset commit, 2: group metadata
- *                    (3 and up: KIP-848/share/streams records, ignored here)
+ *    int16  type     0 or 1: an offset commit, 2: group metadata,
+ *                    3-8 and 16: KIP-848 consumer group records
+ *                    (9-15, 17 and up: share and streams groups, ignored)
  *    offset commit:  string group, string topic, int32 partition
  *    group metadata: string group
+ *    consumer group: string group, then string member id (types 5, 7, 8)
+ *                    or string regular expression (type 16)
+ *
+ * The values of the KIP-848 records are the flexible version 0 of Kafka's
+ * ConsumerGroup*Value schemas (schemas/coordinator, generated codecs),
+ * written and replayed by cg_records.c.
  *
  * OffsetCommitValue (null = the offset was deleted):
  *    int16  version  we write 3, or 1 when the commit has an explicit expiry
@@ -52,6 +59,7 @@ enum {
     GR_GREC_OFFSET_COMMIT_LEGACY = 0,
     GR_GREC_OFFSET_COMMIT = 1,
     GR_GREC_GROUP_METADATA = 2,
+    /* 3-8, 16: GR_CREC_* of the generated kafka_msgs.h */
 };
 
 typedef struct gr_grec_key_s {
@@ -59,6 +67,7 @@ typedef struct gr_grec_key_s {
     gr_str_t group;
     gr_str_t topic;     /* offset commits only */
     int32_t  partition; /* offset commits only */
+    gr_str_t member;    /* consumer group member id or regular expression */
 } gr_grec_key_t;
 
 typedef struct gr_grec_offset_s {

@@ -378,3 +378,16 @@ void gr_group_client(gr_req_t *req, gr_gclient_t *cl, char *buf, size_t buflen)
     snprintf(buf, buflen, "/%.*s", n, peer);
     cl->client_host = buf;
 }
+
+bool gr_group_topic_lookup(void *broker, gr_str_t name, gr_uuid_t *id, int32_t *nparts)
+{
+    gr_broker_t *b = broker;
+    if (name.len <= 0)
+        return false;
+    gr_meta_topic_t *t = gr_meta_topic_by_name(&b->meta, name.ptr, (size_t)name.len);
+    if (!t)
+        return false;
+    *id = t->id;
+    *nparts = t->nparts;
+    return true;
+}

@@ -114,66 +114,14 @@ void gr_go_free_all(gr_group_t *g)
     g->noffsets = 0;
 }
 
-/* Record buffers for one append. */
-typedef struct recs_s {
-    gr_buf_t *keys, *values;
-    int       n, cap;
-} recs_t;
-
-static void recs_add(recs_t *r)
+static void add_offset_tombstone(gr_grecs_t *r, const gr_group_t *g, const char *topic, int32_t partition)
 {
-    if (r->n == r->cap) {
-        int cap = r->cap ? r->cap * 2 : 8;
-        gr_buf_t *k = realloc(r->keys, (size_t)cap * sizeof *k);
-        if (!k)
-            abort();
-        r->keys = k;
-        gr_buf_t *v = realloc(r->values, (size_t)cap * sizeof *v);
-        if (!v)
-            abort();
-        r->values = v;
-        r->cap = cap;
-    }
-    gr_buf_init(&r->keys[r->n]);
-    gr_buf_init(&r->values[r->n]); /* left empty (data NULL) for a tombstone */
-    r->n++;
+    gr_buf_t *k, *v;
+    gr_grecs_add(r, &k, &v);
+    gr_grec_offset_key(k, gr_str(g->id), gr_str(topic), partition);
 }
 
-static void recs_free(recs_t *r)
-{
-    for (int i = 0; i < r->n; i++) {
-        gr_buf_free(&r->keys[i]);
-        gr_buf_free(&r->values[i]);
-    }
-    free(r->keys);
-    free(r->values);
-}
-
-static void add_offset_tombstone(recs_t *r, const gr_group_t *g, const char *topic, int32_t partition)
-{
-    recs_add(r);
-    gr_grec_offset_key(&r->keys[r->n - 1], gr_str(g->id), gr_str(topic), partition);
-}
-
-/* Same mapping as membership.c's: what a failed append tells the client. */
-static int16_t append_error(int16_t err)
-{
-    switch (err) {
-    case GR_KERR_UNKNOWN_TOPIC_OR_PARTITION:
-    case GR_KERR_NOT_ENOUGH_REPLICAS:
-    case GR_KERR_REQUEST_TIMED_OUT:
-        return GR_KERR_COORDINATOR_NOT_AVAILABLE;
-    case GR_KERR_NOT_LEADER_OR_FOLLOWER:
-    case GR_KERR_KAFKA_STORAGE_ERROR:
-        return GR_KERR_NOT_COORDINATOR;
-    case GR_KERR_MESSAGE_TOO_LARGE:
-    case GR_KERR_RECORD_LIST_TOO_LARGE:
-    case GR_KERR_INVALID_FETCH_SIZE:
-        return GR_KERR_UNKNOWN_SERVER_ERROR;
-    default:
-        return err;
-    }
-}
+#define append_error gr_gc_append_error
 
 /* ---- OffsetCommit ---- */
 
@@ -250,7 +198,7 @@ bool gr_gcoord_commit(gr_gcoord_t *c, const gr_gcommit_t *rq, gr_gcommit_part_t 
     }
     int64_t now = gr_gc_wall(c);
     int64_t expire = rq->retention_ms >= 0 ? now + rq->retention_ms : -1;
-    recs_t r = {0};
+    gr_grecs_t r = {0};
     for (int i = 0; i < n; i++) {
         gr_gcommit_part_t *p = &parts[i];
         if (p->metadata.len > 0 &&
@@ -261,12 +209,13 @@ bool gr_gcoord_commit(gr_gcoord_t *c, const gr_gcommit_t *rq, gr_gcommit_part_t 
         *p->error = 0;
         gr_grec_offset_t v = {p->offset, p->leader_epoch, p->metadata.len >= 0 ? p->metadata : gr_str(""),
                               p->commit_ts >= 0 ? p->commit_ts : now, expire};
-        recs_add(&r);
-        gr_grec_offset_key(&r.keys[r.n - 1], rq->group_id, p->topic, p->partition);
-        gr_grec_offset_value(&r.values[r.n - 1], &v);
+        gr_buf_t *kb, *vb;
+        gr_grecs_add(&r, &kb, &vb);
+        gr_grec_offset_key(kb, rq->group_id, p->topic, p->partition);
+        gr_grec_offset_value(vb, &v);
     }
     if (r.n == 0) {
-        recs_free(&r);
+        gr_grecs_free(&r);
         return false;
     }
     commit_wait_t *w = malloc(sizeof *w);
@@ -274,8 +223,8 @@ bool gr_gcoord_commit(gr_gcoord_t *c, const gr_gcommit_t *rq, gr_gcommit_part_t 
         abort();
     w->done = done;
     w->arg = arg;
-    err = gr_gc_append(c, g, r.keys, r.values, r.n, commit_durable, w);
-    recs_free(&r);
+    err = gr_gc_append_recs(c, g, &r, commit_durable, w);
+    gr_grecs_free(&r);
     if (err) {
         free(w);
         err = append_error(err);
@@ -404,7 +353,7 @@ int16_t gr_gcoord_delete_offsets(gr_gcoord_t *c, gr_str_t group_id, gr_gdelete_p
         return GR_KERR_GROUP_ID_NOT_FOUND;
     if (g->state != GR_GSTATE_EMPTY && (!g->protocol_type || strcmp(g->protocol_type, "consumer") != 0))
         return GR_KERR_NON_EMPTY_GROUP;
-    recs_t r = {0};
+    gr_grecs_t r = {0};
     for (int i = 0; i < n; i++) {
         gr_gdelete_part_t *p = &parts[i];
         char *topic = gr_gc_strdup(p->topic);
@@ -418,29 +367,36 @@ int16_t gr_gcoord_delete_offsets(gr_gcoord_t *c, gr_str_t group_id, gr_gdelete_p
         free(topic);
     }
     if (r.n > 0) {
-        err = gr_gc_append(c, g, r.keys, r.values, r.n, NULL, NULL);
+        err = gr_gc_append_recs(c, g, &r, NULL, NULL);
         if (err) {
-            recs_free(&r);
+            gr_grecs_free(&r);
             return append_error(err);
         }
         for (int i = 0; i < n; i++)
             if (*parts[i].error == 0)
                 gr_go_delete(g, parts[i].topic, parts[i].partition);
     }
-    recs_free(&r);
+    gr_grecs_free(&r);
     return 0;
 }
 
 /* ---- DeleteGroups ---- */
 
-static void add_group_tombstones(recs_t *r, gr_group_t *g)
+/* Kafka's deleteGroups: the offsets' tombstones, then the group's (a
+ * consumer group has several records). */
+static void add_group_tombstones(gr_grecs_t *r, gr_group_t *g)
 {
     for (gr_gtopic_t *t = g->offsets; t; t = t->next)
         for (int32_t p = 0; p < t->cap; p++)
             if (t->parts[p].present)
                 add_offset_tombstone(r, g, t->name, p);
-    recs_add(r);
-    gr_grec_group_key(&r->keys[r->n - 1], gr_str(g->id));
+    if (g->cg) {
+        gr_cg_tombstones(g, r);
+        return;
+    }
+    gr_buf_t *k, *v;
+    gr_grecs_add(r, &k, &v);
+    gr_grec_group_key(k, gr_str(g->id));
 }
 
 int16_t gr_gcoord_delete_group(gr_gcoord_t *c, gr_str_t group_id)
@@ -455,10 +411,10 @@ int16_t gr_gcoord_delete_group(gr_gcoord_t *c, gr_str_t group_id)
         return GR_KERR_GROUP_ID_NOT_FOUND;
     if (g->state != GR_GSTATE_EMPTY)
         return GR_KERR_NON_EMPTY_GROUP;
-    recs_t r = {0};
+    gr_grecs_t r = {0};
     add_group_tombstones(&r, g);
-    err = gr_gc_append(c, g, r.keys, r.values, r.n, NULL, NULL);
-    recs_free(&r);
+    err = gr_gc_append_recs(c, g, &r, NULL, NULL);
+    gr_grecs_free(&r);
     if (err)
         return append_error(err);
     gr_log(GR_LOG_INFO, "group", "deleted group %s", g->id);
@@ -479,16 +435,16 @@ void gr_gcoord_topic_deleted(gr_gcoord_t *c, const char *topic)
             gr_gtopic_t *t = topic_find(g, topic, tlen);
             if (!t || !gr_gcoord_owns(c, g->partition))
                 continue;
-            recs_t r = {0};
+            gr_grecs_t r = {0};
             for (int32_t p = 0; p < t->cap; p++)
                 if (t->parts[p].present)
                     add_offset_tombstone(&r, g, topic, p);
-            if (gr_gc_append(c, g, r.keys, r.values, r.n, NULL, NULL) == 0) {
+            if (gr_gc_append_recs(c, g, &r, NULL, NULL) == 0) {
                 n += r.n;
                 for (int32_t p = 0, cap = t->cap; p < cap; p++)
                     gr_go_delete(g, gr_str(topic), p); /* frees t with its last offset */
             }
-            recs_free(&r);
+            gr_grecs_free(&r);
         }
     if (n > 0)
         gr_log(GR_LOG_INFO, "group", "deleted %lld committed offset(s) of deleted topic %s", (long long)n, topic);
@@ -522,7 +478,7 @@ static bool expire_group_offsets(gr_gcoord_t *c, gr_group_t *g, int64_t now)
     if (g->noffsets == 0)
         return true;
     bool all = true;
-    recs_t r = {0};
+    gr_grecs_t r = {0};
     for (gr_gtopic_t *t = g->offsets; t; t = t->next) {
         if (gr_gm_is_subscribed(g, t->name)) {
             all = false;
@@ -544,8 +500,8 @@ static bool expire_group_offsets(gr_gcoord_t *c, gr_group_t *g, int64_t now)
         }
     }
     if (r.n > 0) {
-        if (gr_gc_append(c, g, r.keys, r.values, r.n, NULL, NULL) != 0) {
-            recs_free(&r);
+        if (gr_gc_append_recs(c, g, &r, NULL, NULL) != 0) {
+            gr_grecs_free(&r);
             return false;
         }
         gr_log(GR_LOG_INFO, "group", "group %s: %d committed offset(s) expired", g->id, r.n);
@@ -555,7 +511,7 @@ static bool expire_group_offsets(gr_gcoord_t *c, gr_group_t *g, int64_t now)
                 gr_go_delete(g, k.topic, k.partition);
         }
     }
-    recs_free(&r);
+    gr_grecs_free(&r);
     return all;
 }
 
@@ -571,10 +527,10 @@ void gr_go_expire_timer(gr_gcoord_t *c, gr_gtimer_t *t)
                 /* An empty group without offsets is deleted. */
                 bool ok = true;
                 if (g->persisted) {
-                    recs_t r = {0};
+                    gr_grecs_t r = {0};
                     add_group_tombstones(&r, g);
-                    ok = gr_gc_append(c, g, r.keys, r.values, r.n, NULL, NULL) == 0;
-                    recs_free(&r);
+                    ok = gr_gc_append_recs(c, g, &r, NULL, NULL) == 0;
+                    gr_grecs_free(&r);
                 }
                 if (ok) {
                     gr_log(GR_LOG_INFO, "group", "removed empty group %s, which has no committed offsets", g->id);

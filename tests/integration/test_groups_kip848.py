@@ -11,7 +11,9 @@ ConsumerGroupDescribe with server-side assignment.
   not mixed in one group.
 - @platformatic/kafka with groupProtocol: 'consumer' (tests/node/group_platformatic848.js).
 
-Gregor keeps consumer-group membership in memory (see docs/groups.md)."""
+- __consumer_offsets: the group's KIP-848 records survive a restart (SIGTERM and kill -9) with
+  the raw protocol and with the Java consumer, kafka-dump-log decodes them, and the records Gregor
+  writes for a heartbeat sequence are the ones Apache Kafka 4.1.1 writes."""
 
 from __future__ import annotations
 
@@ -413,36 +415,235 @@ def test_platformatic_consumer_protocol(kbroker, topic_name, node):
     assert ev["after-leave"]["assignment"] == list(range(6))
 
 
-def test_restart_members_rejoin(kbroker):
-    """Membership is in memory: after a restart a member's heartbeat gets UNKNOWN_MEMBER_ID, it
-    rejoins with epoch 0 and finds the group's committed offsets."""
-    topic, group = unique_name("k848x"), group_name("k848x")
+# --------------------------------------------------------------------------- __consumer_offsets
+
+
+def java_hash(s: str) -> int:
+    h = 0
+    for ch in s.encode("utf-16-be").decode("utf-16-be"):
+        for unit in ch.encode("utf-16-be")[::2]:
+            pass
+    h = 0
+    b = s.encode("utf-16-be")
+    for i in range(0, len(b), 2):
+        h = (31 * h + (b[i] << 8 | b[i + 1])) & 0xFFFFFFFF
+    return h - (1 << 32) if h >= 1 << 31 else h
+
+
+def offsets_partition(group: str, partitions: int = 50) -> int:
+    h = java_hash(group)
+    return (0 if h == -(1 << 31) else abs(h)) % partitions
+
+
+def dump_group_records(log_dir, group: str) -> list[tuple[int, dict, object]]:
+    """kafka-dump-log --offsets-decoder over the group's __consumer_offsets partition:
+    [(key type, key data, value dict or None for a tombstone)] of the group, in log order."""
+    import json
+    import re
+    from pathlib import Path
+
+    from kafka_tools import run_tool
+    d = Path(log_dir) / f"__consumer_offsets-{offsets_partition(group)}"
+    segs = sorted(p for p in d.glob("*.log") if p.stat().st_size > 0)
+    if not segs:
+        return []
+    out = run_tool("dump-log", "--offsets-decoder", "--print-data-log", "--files", ",".join(map(str, segs))).stdout
+    recs = []
+    for line in out.splitlines():
+        m = re.search(r" key: (\{.*\}) payload: (.*)$", line)
+        if not m:
+            continue
+        key = json.loads(m.group(1))
+        if key["data"].get("groupId", key["data"].get("group")) != group:
+            continue
+        payload = m.group(2).strip()
+        value = None if payload in ("", "<DELETE>", "null") else json.loads(payload)
+        recs.append((int(key["type"]), key["data"], value))
+    return recs
+
+
+def member_view(d: dict) -> list[tuple]:
+    return sorted((m["MemberId"], m["MemberEpoch"], m["ClientId"],
+                   sorted((t["TopicName"], p) for t in m["Assignment"]["TopicPartitions"] for p in t["Partitions"]),
+                   sorted((t["TopicName"], p) for t in m["TargetAssignment"]["TopicPartitions"]
+                          for p in t["Partitions"]))
+                  for m in d["Members"])
+
+
+@pytest.mark.parametrize("how", ["sigterm", "kill9"])
+def test_restart_keeps_consumer_group(broker_factory, how):
+    """The group's epoch, members, subscriptions and assignments are written to
+    __consumer_offsets (fsynced) and come back after a restart, SIGTERM or kill -9: the members
+    go on heartbeating with their epochs; ConsumerGroupDescribe shows the same group. A member
+    that does not come back is removed when its session expires (3 s here)."""
+    kbroker = broker_factory(config=KIP848_CONFIG)
+    topic, group = unique_name("k848r"), group_name("k848r")
+    s = Side(kbroker.host, kbroker.port)
+    try:
+        s.create_topic(topic, 4)
+        s.wait_coordinator(group, [topic])
+        a = s.join(group, [topic], ServerAssignor="range")
+        b = s.join(group, [topic], ServerAssignor="range")
+        state = {a["MemberId"]: [a["MemberEpoch"], owned(a["Assignment"])],
+                 b["MemberId"]: [b["MemberEpoch"], owned(b["Assignment"])]}
+
+        def beat(mid):
+            st = state[mid]
+            r = s.hb(group, MemberEpoch=st[0], MemberId=mid, TopicPartitions=st[1])
+            assert r["ErrorCode"] == NONE, r
+            st[0] = r["MemberEpoch"]
+            if r["Assignment"] is not None:
+                st[1] = owned(r["Assignment"])
+            return r
+
+        def settled():
+            beat(a["MemberId"])
+            beat(b["MemberId"])
+            d = s.describe(group)
+            return d["GroupState"] == "Stable"
+        wait_until(settled, timeout=10, interval=0.1, message="a and b stable")
+        (a_epoch, a_owned), (b_epoch, b_owned) = state[a["MemberId"]], state[b["MemberId"]]
+        assert sorted(p for t in a_owned + b_owned for p in t["Partitions"]) == [0, 1, 2, 3]
+        r = s.send("OffsetCommit", 9, {"GroupId": group, "GenerationIdOrMemberEpoch": a_epoch,
+                                       "MemberId": a["MemberId"], "GroupInstanceId": None, "RetentionTimeMs": -1,
+                                       "Topics": [{"Name": topic, "Partitions": [
+                                           {"PartitionIndex": 0, "CommittedOffset": 7, "CommittedLeaderEpoch": -1,
+                                            "CommittedMetadata": "m"}]}]})
+        assert r["Topics"][0]["Partitions"][0]["ErrorCode"] == NONE
+        before = s.describe(group)
+        assert before["GroupState"] == "Stable" and len(before["Members"]) == 2
+    finally:
+        s.close()
+    if how == "kill9":
+        kbroker.kill9()
+        kbroker.start()
+    else:
+        kbroker.restart()
+    s = Side(kbroker.host, kbroker.port)
+    try:
+        s.wait_coordinator(group)
+        after = s.describe(group)
+        assert after["ErrorCode"] == NONE, after
+        for k in ("GroupState", "GroupEpoch", "AssignmentEpoch", "AssignorName"):
+            assert after[k] == before[k], (k, before, after)
+        assert member_view(after) == member_view(before)
+        # Both carry on with the epochs they had: no rejoin, no rebalance.
+        r = s.hb(group, MemberEpoch=a_epoch, MemberId=a["MemberId"])
+        assert (r["ErrorCode"], r["MemberEpoch"]) == (NONE, a_epoch), r
+        r = s.hb(group, MemberEpoch=b_epoch, MemberId=b["MemberId"], TopicPartitions=b_owned)
+        assert (r["ErrorCode"], r["MemberEpoch"]) == (NONE, b_epoch), r
+        assert s.describe(group)["GroupEpoch"] == before["GroupEpoch"]
+        r = s.send("OffsetFetch", 9, {"Groups": [{"GroupId": group, "MemberId": a["MemberId"],
+                                                  "MemberEpoch": a_epoch, "Topics": None}], "RequireStable": False})
+        assert r["Groups"][0]["ErrorCode"] == NONE
+        assert [(p["PartitionIndex"], p["CommittedOffset"]) for t in r["Groups"][0]["Topics"]
+                for p in t["Partitions"]] == [(0, 7)]
+        # b stops heartbeating: its session (3 s) expires, a gets everything.
+        def a_has_all():
+            r = s.hb(group, MemberEpoch=a_epoch_now[0], MemberId=a["MemberId"], TopicPartitions=a_owned_now[0])
+            assert r["ErrorCode"] == NONE, r
+            a_epoch_now[0] = r["MemberEpoch"]
+            if r["Assignment"] is not None:
+                a_owned_now[0] = owned(r["Assignment"])
+            return sorted(p for t in a_owned_now[0] for p in t["Partitions"]) == [0, 1, 2, 3]
+        a_epoch_now, a_owned_now = [a_epoch], [a_owned]
+        wait_until(a_has_all, timeout=20, interval=0.5, message="b's session expired, a owns every partition")
+        d = s.describe(group)
+        assert [m["MemberId"] for m in d["Members"]] == [a["MemberId"]]
+        assert d["GroupEpoch"] > before["GroupEpoch"]
+    finally:
+        s.close()
+
+
+def test_consumer_group_records_decoded_by_kafka_tools(broker_factory):
+    """kafka-dump-log --offsets-decoder reads the KIP-848 records Gregor writes: group epoch,
+    member metadata, target assignment (+ its epoch) and current assignment; a member that
+    leaves gets tombstones and a new group epoch; DeleteGroups tombstones the group."""
+    kbroker = broker_factory(config=KIP848_CONFIG)
+    topic, group = unique_name("k848d"), group_name("k848d")
     s = Side(kbroker.host, kbroker.port)
     try:
         s.create_topic(topic, 2)
-        s.wait_coordinator(group)
+        s.wait_coordinator(group, [topic])
         a = s.join(group, [topic])
-        r = s.send("OffsetCommit", 9, {"GroupId": group, "GenerationIdOrMemberEpoch": a["MemberEpoch"],
-                                       "MemberId": a["MemberId"], "GroupInstanceId": None, "RetentionTimeMs": -1,
-                                       "Topics": [{"Name": topic, "Partitions": [
-                                           {"PartitionIndex": 1, "CommittedOffset": 7, "CommittedLeaderEpoch": -1,
-                                            "CommittedMetadata": "m"}]}]})
-        assert r["Topics"][0]["Partitions"][0]["ErrorCode"] == NONE
+        assert a["ErrorCode"] == NONE
+        r = s.hb(group, MemberEpoch=-1, MemberId=a["MemberId"])
+        assert r["ErrorCode"] == NONE
+        r = s.send("DeleteGroups", 2, {"GroupsNames": [group]})
+        assert r["Results"][0]["ErrorCode"] == NONE, r
     finally:
         s.close()
-    kbroker.restart()
-    s = Side(kbroker.host, kbroker.port)
-    try:
-        s.wait_coordinator(group)
-        r = s.hb(group, MemberEpoch=a["MemberEpoch"], MemberId=a["MemberId"])
-        assert r["ErrorCode"] == UNKNOWN_MEMBER_ID, r
-        b = s.join(group, [topic], MemberId=a["MemberId"])
-        assert b["ErrorCode"] == NONE and parts(b) == [0, 1]
-        r = s.send("OffsetFetch", 9, {"Groups": [{"GroupId": group, "MemberId": b["MemberId"],
-                                                  "MemberEpoch": b["MemberEpoch"], "Topics": None}],
-                                      "RequireStable": False})
-        got = {(t["Name"], p["PartitionIndex"]): p["CommittedOffset"]
-               for t in r["Groups"][0]["Topics"] for p in t["Partitions"]}
-        assert got == {(topic, 1): 7}
-    finally:
-        s.close()
+    kbroker.stop()
+    recs = dump_group_records(kbroker.data_dir, group)
+    kinds = [(t, v is None) for t, _, v in recs]
+    assert kinds == [
+        (5, False), (3, False), (7, False), (6, False), (8, False),   # a joins
+        (8, True), (7, True), (5, True), (3, False),                  # a leaves: tombstones, new epoch
+        (6, True), (4, True), (3, True),                              # DeleteGroups
+    ], recs
+    meta = recs[0][2]
+    assert meta["version"] == "0" or meta["version"] == 0
+    assert meta["data"]["subscribedTopicNames"] == [topic] and meta["data"]["rebalanceTimeoutMs"] == 30000
+    assert recs[1][2]["data"]["epoch"] == 1 and recs[3][2]["data"]["assignmentEpoch"] == 1
+    assert sorted(recs[2][2]["data"]["topicPartitions"][0]["partitions"]) == [0, 1]
+    cur = recs[4][2]["data"]
+    assert (cur["memberEpoch"], cur["state"]) == (1, 0)
+    assert sorted(cur["assignedPartitions"][0]["partitions"]) == [0, 1]
+    assert recs[8][2]["data"]["epoch"] == 2
+
+
+def normalized_records(recs: list[tuple[int, dict, object]]) -> list[tuple]:
+    """KIP-848 records (types 3-8) with member ids as m1, m2... in order of appearance, topic
+    ids as t1... and without the metadata hash (each broker's own), for comparing brokers."""
+    import json
+    labels: dict[str, str] = {}
+
+    def label(x: str, prefix: str) -> str:
+        return labels.setdefault(x, f"{prefix}{sum(v.startswith(prefix) for v in labels.values()) + 1}")
+
+    def norm(o):
+        if isinstance(o, dict):
+            out = {}
+            for k, v in o.items():
+                if k == "metadataHash":
+                    continue
+                if k == "groupId":
+                    v = "g"
+                elif k in ("memberId",) and isinstance(v, str):
+                    v = label(v, "m")
+                elif k == "topicId" and isinstance(v, str):
+                    v = label(v, "t")
+                else:
+                    v = norm(v)
+                out[k] = v
+            return out
+        if isinstance(o, list):
+            return [norm(x) for x in o]
+        return o
+    out = []
+    for t, k, v in recs:
+        if 3 <= t <= 8:
+            out.append((t, json.dumps(norm(k), sort_keys=True), None if v is None else json.dumps(norm(v), sort_keys=True)))
+    return out
+
+
+def test_records_match_kafka(pair, kafka_ref, request):
+    """The heartbeat sequence of test_heartbeat_sequence_matches_kafka writes the same KIP-848
+    records to __consumer_offsets on Apache Kafka 4.1.1 and on Gregor (keys, value versions and
+    fields, tombstones, order), as kafka-dump-log --offsets-decoder reads them."""
+    topic = unique_name("k848w")
+    dirs = {"kafka": kafka_ref.data_dir, "gregor": request.node._gregor_brokers[-1].data_dir}
+    runs = {}
+    for side in (pair.kafka, pair.gregor):
+        group = group_name("k848w")
+        s = Side(side.host, side.port)
+        try:
+            scenario(s, topic, group)
+        finally:
+            s.close()
+        runs[side.name] = normalized_records(dump_group_records(dirs[side.name], group))
+    k, g = runs["kafka"], runs["gregor"]
+    assert k, "no KIP-848 records found in Kafka's log"
+    import difflib
+    assert k == g, "\n".join(difflib.unified_diff([repr(x) for x in k], [repr(x) for x in g], "kafka", "gregor",
+                                                  lineterm=""))
