@@ -555,6 +555,57 @@ def test_restart_keeps_consumer_group(broker_factory, how):
         s.close()
 
 
+def test_java_consumer_group_survives_restart(broker_factory, topic_name, java_client):
+    """Two Java consumers (group.protocol=consumer) keep their group across a kill -9 of the
+    broker: kafka-consumer-groups --describe shows the group from the log before they are back,
+    and then they carry on in the same group epoch with the same member ids and partitions,
+    reading the records produced after the restart once."""
+    from kafka_ref import java_bin
+    from kafka_tools import run_tool
+    kbroker = broker_factory(config=dict(KIP848_CONFIG, **{"group.consumer.session.timeout.ms": 30000}))
+    b = kbroker.bootstrap
+    create_topic(b, topic_name, partitions=4)
+    group = group_name("j848r")
+    a = JavaConsumer848(b, topic_name, group, java_client.jar, java_bin())
+    c = JavaConsumer848(b, topic_name, group, java_client.jar, java_bin())
+    try:
+        wait_until(lambda: len(a.assignment()) == 2 and len(c.assignment()) == 2 and
+                   a.assignment() | c.assignment() == set(range(4)), timeout=60, message="2 + 2 partitions")
+        total = produce_spread(b, topic_name, 4, 10)
+        wait_until(lambda: len(a.records()) + len(c.records()) >= total, timeout=30, message=f"{total} records")
+        for m in (a, c):
+            m.proc.stdin.write("commit\n")
+            m.proc.stdin.flush()
+        wait_until(lambda: all(any("committed" in x for x in m.lines()) for m in (a, c)), timeout=30,
+                   message="commits")
+        s = Side(kbroker.host, kbroker.port)
+        try:
+            before = s.describe(group)
+        finally:
+            s.close()
+        assert before["GroupState"] == "Stable" and len(before["Members"]) == 2
+        kbroker.kill9()
+        kbroker.start()
+        out = run_tool("consumer-groups", "--bootstrap-server", b, "--describe", "--members", "--group", group).stdout
+        assert all(m["MemberId"] in out for m in before["Members"]), out
+        n_before = len(a.records()) + len(c.records())
+        more = produce_spread(b, topic_name, 4, 5, tag="after")
+        wait_until(lambda: len(a.records()) + len(c.records()) >= n_before + more, timeout=60,
+                   message="the records produced after the restart")
+        s = Side(kbroker.host, kbroker.port)
+        try:
+            after = s.describe(group)
+        finally:
+            s.close()
+        assert after["GroupEpoch"] == before["GroupEpoch"], (before, after)
+        assert member_view(after) == member_view(before)
+        allr = a.records() + c.records()
+        assert len(allr) == len(set(allr)) == total + more
+    finally:
+        a.kill()
+        c.kill()
+
+
 def test_consumer_group_records_decoded_by_kafka_tools(broker_factory):
     """kafka-dump-log --offsets-decoder reads the KIP-848 records Gregor writes: group epoch,
     member metadata, target assignment (+ its epoch) and current assignment; a member that
