@@ -33,7 +33,9 @@ void gr_api_consumer_group_describe(gr_req_t *req)
     for (int32_t i = 0; i < n; i++) {
         gr_ConsumerGroupDescribeResponse_DescribedGroup *g = &rs.Groups[i];
         if (c) {
-            gr_gcoord_cg_describe(c, rq.GroupIds[i], gr_group_topic_lookup, req->broker, &req->arena, g);
+            gr_gcg_meta_t meta;
+            gr_group_meta(req->broker, &meta);
+            gr_gcoord_cg_describe(c, rq.GroupIds[i], &meta, &req->arena, g);
             if (rq.IncludeAuthorizedOperations && g->ErrorCode == 0)
                 g->AuthorizedOperations = GROUP_OPERATIONS;
             continue;

@@ -45,8 +45,9 @@ void gr_api_consumer_group_heartbeat(gr_req_t *req)
         gr_gclient_t cl;
         char host[80];
         gr_group_client(req, &cl, host, sizeof host);
-        if (gr_gcoord_cg_heartbeat(c, &cl, &rq, gr_group_topic_lookup, req->broker, &req->arena, &op->rs, on_durable,
-                                   op))
+        gr_gcg_meta_t meta;
+        gr_group_meta(req->broker, &meta);
+        if (gr_gcoord_cg_heartbeat(c, &cl, &rq, &meta, &req->arena, &op->rs, on_durable, op))
             return;
     }
     GR_REQ_REPLY(req, ConsumerGroupHeartbeatResponse, &op->rs);

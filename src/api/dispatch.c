@@ -38,10 +38,10 @@ static const gr_api_row_t rows[] = {
     {GR_API_ListGroups, 0, 5, gr_api_list_groups, 0},
     {GR_API_DeleteGroups, 0, 2, gr_api_delete_groups, 0},
     {GR_API_OffsetDelete, 0, 0, gr_api_offset_delete, 0},
-    /* KIP-848 consumer groups; ConsumerGroupHeartbeat v1 is unstable in
-     * the vendored schema. */
-    {GR_API_ConsumerGroupHeartbeat, 0, 0, gr_api_consumer_group_heartbeat, 0},
-    {GR_API_ConsumerGroupDescribe, 0, 0, gr_api_consumer_group_describe, 0},
+    /* KIP-848 consumer groups: heartbeat v1 has regular expressions and
+     * client-made member ids, describe v1 the members' types. */
+    {GR_API_ConsumerGroupHeartbeat, 0, 1, gr_api_consumer_group_heartbeat, 0},
+    {GR_API_ConsumerGroupDescribe, 0, 1, gr_api_consumer_group_describe, 0},
 };
 
 static const gr_api_row_t *by_key[GR_API_COUNT];

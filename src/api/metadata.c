@@ -87,14 +87,18 @@ void gr_api_metadata(gr_req_t *req)
             rt->Name = qt->Name;
             rt->TopicId = qt->TopicId;
             gr_meta_topic_t *t = NULL;
-            if (qt->Name.len >= 0) {
-                t = gr_meta_topic_by_name(&b->meta, qt->Name.ptr, (size_t)qt->Name.len);
-            } else if (!gr_uuid_is_zero(&qt->TopicId)) {
+            /* A topic id comes first, as Kafka looks them up (the Java
+             * consumer asks for the topics of a regex assignment by id,
+             * with an empty name). */
+            if (!gr_uuid_is_zero(&qt->TopicId)) {
                 t = gr_meta_topic_by_id(&b->meta, &qt->TopicId);
                 if (!t) {
+                    rt->Name = gr_str(NULL);
                     rt->ErrorCode = GR_KERR_UNKNOWN_TOPIC_ID;
                     continue;
                 }
+            } else if (qt->Name.len >= 0) {
+                t = gr_meta_topic_by_name(&b->meta, qt->Name.ptr, (size_t)qt->Name.len);
             } else {
                 rt->ErrorCode = GR_KERR_INVALID_REQUEST;
                 continue;

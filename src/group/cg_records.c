@@ -115,7 +115,7 @@ static bool member_meta(gr_buf_t *b, const gr_cmember_t *m, gr_arena_t *a)
     for (int32_t i = 0; i < m->ntopics; i++)
         v.SubscribedTopicNames[i] = gr_str(sorted[i]);
     v.SubscribedTopicNames_count = m->ntopics;
-    v.SubscribedTopicRegex = gr_str(""); /* none, as Kafka writes it */
+    v.SubscribedTopicRegex = gr_str(m->regex ? m->regex : ""); /* "": none, as Kafka writes it */
     v.RebalanceTimeoutMs = m->rebalance_timeout_ms;
     v.ServerAssignor = gr_str(m->assignor);
     gr_buf_put_i16(b, 0);
@@ -194,12 +194,34 @@ void gr_cg_records(gr_cgroup_t *cg, gr_grecs_t *r)
         tombstone_member(r, GR_CREC_ConsumerGroupTargetAssignmentMember, gid, cg->removed[i]);
         tombstone_member(r, GR_CREC_ConsumerGroupMemberMetadata, gid, cg->removed[i]);
     }
+    for (int32_t i = 0; i < cg->nremoved_regexes; i++)
+        if (!gr_cg_regex_find(cg, cg->removed_regexes[i]))
+            tombstone_member(r, GR_CREC_ConsumerGroupRegularExpression, gid, cg->removed_regexes[i]);
     for (gr_cmember_t *m = cg->members; m; m = m->next)
         if (m->dirty & CM_DIRTY_META) {
             gr_grecs_add(r, &k, &v);
             key_member(k, GR_CREC_ConsumerGroupMemberMetadata, gid, m->id);
             if (!member_meta(v, m, &a))
                 r->oom = true;
+        }
+    for (cg_regex_t *x = cg->regexes; x; x = x->next)
+        if (x->dirty) {
+            gr_grecs_add(r, &k, &v);
+            key_member(k, GR_CREC_ConsumerGroupRegularExpression, gid, x->re);
+            gr_ConsumerGroupRegularExpressionValue rv;
+            gr_ConsumerGroupRegularExpressionValue_init(&rv);
+            rv.Topics = gr_arena_calloc(&a, (size_t)x->ntopics + 1, sizeof *rv.Topics);
+            if (!rv.Topics) {
+                r->oom = true;
+                continue;
+            }
+            for (int32_t i = 0; i < x->ntopics; i++)
+                rv.Topics[i] = gr_str(x->topics[i]);
+            rv.Topics_count = x->ntopics;
+            rv.Version = x->version;
+            rv.Timestamp = x->ts;
+            gr_buf_put_i16(v, 0);
+            gr_ConsumerGroupRegularExpressionValue_encode(v, 0, &rv);
         }
     if (cg->dirty_epoch) {
         gr_grecs_add(r, &k, &v);
@@ -244,8 +266,13 @@ static void records_written(gr_cgroup_t *cg)
     for (int32_t i = 0; i < cg->nremoved; i++)
         free(cg->removed[i]);
     cg->nremoved = 0;
+    for (int32_t i = 0; i < cg->nremoved_regexes; i++)
+        free(cg->removed_regexes[i]);
+    cg->nremoved_regexes = 0;
     for (gr_cmember_t *m = cg->members; m; m = m->next)
         m->dirty = 0;
+    for (cg_regex_t *x = cg->regexes; x; x = x->next)
+        x->dirty = false;
 }
 
 typedef struct flush_wait_s {
@@ -309,6 +336,8 @@ void gr_cg_tombstones(gr_group_t *g, gr_grecs_t *r)
     tombstone_group(r, GR_CREC_ConsumerGroupTargetAssignmentMetadata, gid);
     for (gr_cmember_t *m = cg->members; m; m = m->next)
         tombstone_member(r, GR_CREC_ConsumerGroupMemberMetadata, gid, m->id);
+    for (cg_regex_t *x = cg->regexes; x; x = x->next)
+        tombstone_member(r, GR_CREC_ConsumerGroupRegularExpression, gid, x->re);
     tombstone_group(r, GR_CREC_ConsumerGroupPartitionMetadata, gid);
     tombstone_group(r, GR_CREC_ConsumerGroupMetadata, gid);
 }
@@ -376,6 +405,8 @@ static int replay_member_meta(gr_cmember_t *m, const gr_ConsumerGroupMemberMetad
     free(m->assignor);
     m->assignor = dup_or_null(v->ServerAssignor);
     m->rebalance_timeout_ms = v->RebalanceTimeoutMs;
+    free(m->regex);
+    m->regex = v->SubscribedTopicRegex.len > 0 ? gr_gc_strdup(v->SubscribedTopicRegex) : NULL;
     m->has_meta = true;
     return 0;
 }
@@ -481,8 +512,52 @@ int gr_cg_replay(gr_gcoord_t *c, int16_t type, gr_str_t group, gr_str_t member, 
         }
         break;
     }
+    case GR_CREC_ConsumerGroupRegularExpression: {
+        gr_cgroup_t *cg = replay_group(c, group, !tomb);
+        char *re = gr_gc_strdup(member);
+        cg_regex_t *x = cg ? gr_cg_regex_find(cg, re) : NULL;
+        if (tomb) {
+            if (x) {
+                for (cg_regex_t **pp = &cg->regexes; *pp; pp = &(*pp)->next)
+                    if (*pp == x) {
+                        *pp = x->next;
+                        break;
+                    }
+                gr_cg_regex_free(x);
+            }
+            free(re);
+            break;
+        }
+        gr_ConsumerGroupRegularExpressionValue v;
+        if (!cg || (rc = gr_ConsumerGroupRegularExpressionValue_decode(&rd, &a, 0, &v)) != 0) {
+            rc = rc ? rc : GR_ENOMEM;
+            free(re);
+            break;
+        }
+        if (!x)
+            x = gr_cg_regex_add(cg, re);
+        free(re);
+        if (!x)
+            break; /* does not compile here: resolved never, logged at the next heartbeat */
+        char **topics = calloc((size_t)v.Topics_count + 1, sizeof *topics);
+        if (!topics) {
+            rc = GR_ENOMEM;
+            break;
+        }
+        for (int32_t i = 0; i < v.Topics_count; i++)
+            topics[i] = gr_gc_strdup(v.Topics[i]);
+        for (int32_t i = 0; i < x->ntopics; i++)
+            free(x->topics[i]);
+        free(x->topics);
+        x->topics = topics;
+        x->ntopics = v.Topics_count;
+        qsort(x->topics, (size_t)x->ntopics, sizeof *x->topics, str_ptr_cmp);
+        x->version = v.Version;
+        x->ts = v.Timestamp;
+        break;
+    }
     default:
-        break; /* regular expressions: resolved again from the metadata */
+        break;
     }
     gr_arena_free(&a);
     if (rc != 0)

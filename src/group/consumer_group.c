@@ -31,6 +31,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "group/assignor.h"
+#include "group/cg_regex.h"
 #include "group/consumer_group_int.h"
 #include "protocol/errors.h"
 
@@ -133,12 +134,170 @@ static const cg_topic_t *topic_by_id(const gr_cgroup_t *cg, const gr_uuid_t *id)
     return NULL;
 }
 
-static bool member_subscribes(const gr_cmember_t *m, const char *topic)
+static bool member_has_name(const gr_cmember_t *m, const char *topic)
 {
     for (int32_t i = 0; i < m->ntopics; i++)
         if (strcmp(m->topics[i], topic) == 0)
             return true;
     return false;
+}
+
+static int str_ptr_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+cg_regex_t *gr_cg_regex_find(gr_cgroup_t *cg, const char *re)
+{
+    for (cg_regex_t *x = cg->regexes; x; x = x->next)
+        if (strcmp(x->re, re) == 0)
+            return x;
+    return NULL;
+}
+
+/* A topic the member's regular expression resolved to. */
+static bool regex_has(const gr_cmember_t *m, const char *topic)
+{
+    if (!m->regex)
+        return false;
+    cg_regex_t *x = gr_cg_regex_find(m->cg, m->regex);
+    return x && x->ntopics > 0 &&
+           bsearch(&topic, x->topics, (size_t)x->ntopics, sizeof *x->topics, str_ptr_cmp) != NULL;
+}
+
+/* Subscribed by name or through its regular expression. */
+static bool member_subscribes(const gr_cmember_t *m, const char *topic)
+{
+    return member_has_name(m, topic) || regex_has(m, topic);
+}
+
+static void free_names(char **v, int32_t n)
+{
+    for (int32_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+void gr_cg_regex_free(cg_regex_t *x)
+{
+    if (!x)
+        return;
+    if (x->compiled)
+        regfree(&x->rx);
+    free_names(x->topics, x->ntopics);
+    free(x->re);
+    free(x);
+}
+
+cg_regex_t *gr_cg_regex_add(gr_cgroup_t *cg, const char *re)
+{
+    cg_regex_t *x = calloc(1, sizeof *x);
+    if (!x)
+        return NULL;
+    char err[200];
+    x->re = gr_gc_strdup(gr_str(re));
+    x->version = -1;
+    if (gr_cg_regex_compile(re, &x->rx, err, sizeof err) != 0) {
+        gr_cg_regex_free(x);
+        return NULL;
+    }
+    x->compiled = true;
+    x->next = cg->regexes;
+    cg->regexes = x;
+    return x;
+}
+
+/* Internal topics are never matched (Kafka's Topic.isInternal). */
+static bool internal_topic(const char *name)
+{
+    return strcmp(name, "__consumer_offsets") == 0 || strcmp(name, "__transaction_state") == 0 ||
+           strcmp(name, "__share_group_state") == 0;
+}
+
+typedef struct resolve_s {
+    cg_regex_t *x;
+    char      **v;
+    int32_t     n, cap;
+} resolve_t;
+
+static void resolve_one(void *ctx, const char *name)
+{
+    resolve_t *r = ctx;
+    if (internal_topic(name) || !gr_cg_regex_match(&r->x->rx, name))
+        return;
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 8;
+        char **v = realloc(r->v, (size_t)r->cap * sizeof *v);
+        if (!v)
+            abort();
+        r->v = v;
+    }
+    r->v[r->n++] = gr_gc_strdup(gr_str(name));
+}
+
+/* Kafka's regular expression refresh (done here on the heartbeat, when the
+ * image changed): the group's expressions are those its members use, each
+ * resolved to the matching topic names. True when a resolution changed,
+ * which bumps the group epoch. */
+/* Drops the expressions no member uses (their records get tombstones);
+ * true when one was. */
+static bool drop_unused_regexes(gr_cgroup_t *cg)
+{
+    bool changed = false;
+    for (cg_regex_t **pp = &cg->regexes; *pp;) {
+        cg_regex_t *x = *pp;
+        bool used = false;
+        for (gr_cmember_t *m = cg->members; m && !used; m = m->next)
+            used = m->regex && strcmp(m->regex, x->re) == 0;
+        if (used) {
+            pp = &x->next;
+            continue;
+        }
+        *pp = x->next;
+        char **v = realloc(cg->removed_regexes, (size_t)(cg->nremoved_regexes + 1) * sizeof *v);
+        if (v) {
+            cg->removed_regexes = v;
+            v[cg->nremoved_regexes++] = gr_gc_strdup(gr_str(x->re));
+        }
+        gr_cg_regex_free(x);
+        changed = true;
+    }
+    return changed;
+}
+
+static bool update_regexes(gr_gcoord_t *c, gr_cgroup_t *cg, const gr_gcg_meta_t *meta)
+{
+    for (gr_cmember_t *m = cg->members; m; m = m->next)
+        if (m->regex && !gr_cg_regex_find(cg, m->regex) && !gr_cg_regex_add(cg, m->regex))
+            gr_log(GR_LOG_WARN, "group", "consumer group %s: regular expression %s of member %s does not compile",
+                   cg->grp->id, m->regex, m->id);
+    bool changed = drop_unused_regexes(cg);
+    int64_t version = meta->version(meta->arg);
+    for (cg_regex_t *x = cg->regexes; x; x = x->next) {
+        if (x->version == version)
+            continue;
+        resolve_t r = {x, NULL, 0, 0};
+        meta->each_topic(meta->arg, resolve_one, &r);
+        if (r.n > 1)
+            qsort(r.v, (size_t)r.n, sizeof *r.v, str_ptr_cmp);
+        bool same = r.n == x->ntopics;
+        for (int32_t i = 0; i < r.n && same; i++)
+            same = strcmp(r.v[i], x->topics[i]) == 0;
+        x->version = version;
+        x->ts = gr_gc_wall(c);
+        if (same) {
+            free_names(r.v, r.n);
+            continue;
+        }
+        gr_log(GR_LOG_INFO, "group", "consumer group %s: regular expression %s matches %d topic(s)", cg->grp->id,
+               x->re, r.n);
+        free_names(x->topics, x->ntopics);
+        x->topics = r.v;
+        x->ntopics = r.n;
+        x->dirty = true;
+        changed = true;
+    }
+    return changed;
 }
 
 /* The epoch of the member other than `self` holding (tid, p), or -1. */
@@ -180,16 +339,24 @@ void gr_cg_sync_view(gr_cgroup_t *cg)
     int32_t cap = 0;
     for (gr_cmember_t *m = cg->members; m; m = m->next)
         cap += m->ntopics;
+    for (cg_regex_t *x = cg->regexes; x; x = x->next)
+        cap += x->ntopics;
     g->subscribed = xcalloc((size_t)cap, sizeof *g->subscribed);
     g->nsubscribed = 0;
-    for (gr_cmember_t *m = cg->members; m; m = m->next)
-        for (int32_t i = 0; i < m->ntopics; i++) {
-            bool seen = false;
-            for (int32_t j = 0; j < g->nsubscribed && !seen; j++)
-                seen = strcmp(g->subscribed[j], m->topics[i]) == 0;
-            if (!seen)
-                g->subscribed[g->nsubscribed++] = gr_gc_strdup(gr_str(m->topics[i]));
+    for (gr_cmember_t *m = cg->members; m; m = m->next) {
+        cg_regex_t *x = m->regex ? gr_cg_regex_find(cg, m->regex) : NULL;
+        for (int32_t k = 0; k < 2; k++) {
+            char **names = k == 0 ? m->topics : x ? x->topics : NULL;
+            int32_t n = k == 0 ? m->ntopics : x ? x->ntopics : 0;
+            for (int32_t i = 0; i < n; i++) {
+                bool seen = false;
+                for (int32_t j = 0; j < g->nsubscribed && !seen; j++)
+                    seen = strcmp(g->subscribed[j], names[i]) == 0;
+                if (!seen)
+                    g->subscribed[g->nsubscribed++] = gr_gc_strdup(gr_str(names[i]));
+            }
         }
+    }
     g->subscribed_known = true;
 }
 
@@ -210,6 +377,7 @@ static void member_free(gr_gcoord_t *c, gr_cmember_t *m)
     free(m->client_id);
     free(m->client_host);
     free(m->assignor);
+    free(m->regex);
     for (int32_t i = 0; i < m->ntopics; i++)
         free(m->topics[i]);
     free(m->topics);
@@ -233,6 +401,7 @@ static void member_remove(gr_gcoord_t *c, gr_cgroup_t *cg, gr_cmember_t *m, cons
     cg->dirty_epoch = true;
     gr_cg_note_removed(cg, m->id);
     member_free(c, m);
+    drop_unused_regexes(cg);
     sync_classic_view(cg);
 }
 
@@ -317,7 +486,7 @@ static bool set_subscription(gr_cmember_t *m, const gr_ConsumerGroupHeartbeatReq
     }
     bool same = k == m->ntopics;
     for (int32_t i = 0; i < k && same; i++)
-        same = member_subscribes(m, t[i]);
+        same = member_has_name(m, t[i]);
     for (int32_t i = 0; i < m->ntopics; i++)
         free(m->topics[i]);
     free(m->topics);
@@ -357,27 +526,24 @@ static int64_t topics_hash(const gr_cgroup_t *cg)
 /* Re-reads the subscribed topics from the metadata image; true when they
  * differ from those of the last group epoch (a topic created, deleted,
  * recreated or with more partitions). */
-static bool refresh_topics(gr_cgroup_t *cg, gr_gcg_topic_fn fn, void *arg)
+static bool refresh_topics(gr_cgroup_t *cg, const gr_gcg_meta_t *meta)
 {
-    int32_t cap = 0;
-    for (gr_cmember_t *m = cg->members; m; m = m->next)
-        cap += m->ntopics;
-    cg_topic_t *nt = xcalloc((size_t)cap, sizeof *nt);
+    /* The classic view's list: every name subscribed, directly or by a
+     * regular expression. */
+    gr_cg_sync_view(cg);
+    gr_group_t *g = cg->grp;
+    cg_topic_t *nt = xcalloc((size_t)g->nsubscribed, sizeof *nt);
     int32_t n = 0;
-    for (gr_cmember_t *m = cg->members; m; m = m->next)
-        for (int32_t i = 0; i < m->ntopics; i++) {
-            bool seen = false;
-            for (int32_t j = 0; j < n && !seen; j++)
-                seen = strcmp(nt[j].name, m->topics[i]) == 0;
-            gr_uuid_t id;
-            int32_t np;
-            if (seen || !fn(arg, gr_str(m->topics[i]), &id, &np))
-                continue;
-            nt[n].name = gr_gc_strdup(gr_str(m->topics[i]));
-            nt[n].id = id;
-            nt[n].nparts = np;
-            n++;
-        }
+    for (int32_t i = 0; i < g->nsubscribed; i++) {
+        gr_uuid_t id;
+        int32_t np;
+        if (!meta->topic(meta->arg, gr_str(g->subscribed[i]), &id, &np))
+            continue;
+        nt[n].name = gr_gc_strdup(gr_str(g->subscribed[i]));
+        nt[n].id = id;
+        nt[n].nparts = np;
+        n++;
+    }
     if (n > 1)
         qsort(nt, (size_t)n, sizeof *nt, topic_name_cmp);
     for (int32_t i = 0; i < cg->ntopics; i++)
@@ -561,7 +727,7 @@ static void hb_error(hb_t *h, int16_t err, const char *fmt, ...)
 }
 
 /* Kafka's throwIfConsumerGroupHeartbeatRequestIsInvalid. */
-static bool validate_request(gr_gcoord_t *c, const gr_ConsumerGroupHeartbeatRequest *rq, hb_t *h)
+static bool validate_request(gr_gcoord_t *c, int16_t version, const gr_ConsumerGroupHeartbeatRequest *rq, hb_t *h)
 {
     if (rq->GroupId.len <= 0) {
         hb_error(h, GR_KERR_INVALID_REQUEST, "GroupId can't be empty.");
@@ -575,11 +741,9 @@ static bool validate_request(gr_gcoord_t *c, const gr_ConsumerGroupHeartbeatRequ
         hb_error(h, GR_KERR_INVALID_REQUEST, "RackId can't be empty.");
         return false;
     }
-    if (rq->SubscribedTopicRegex.len >= 0) {
-        hb_error(h, GR_KERR_INVALID_REQUEST, "SubscribedTopicRegex is not supported by this broker.");
-        return false;
-    }
-    if (rq->MemberEpoch > 0 || rq->MemberEpoch == LEAVE_EPOCH || rq->MemberEpoch == LEAVE_STATIC_EPOCH) {
+    /* v1 (KIP-1082): the member id is always the client's. */
+    if (version >= 1 || rq->MemberEpoch > 0 || rq->MemberEpoch == LEAVE_EPOCH ||
+        rq->MemberEpoch == LEAVE_STATIC_EPOCH) {
         if (rq->MemberId.len <= 0) {
             hb_error(h, GR_KERR_INVALID_REQUEST, "MemberId can't be empty.");
             return false;
@@ -594,7 +758,7 @@ static bool validate_request(gr_gcoord_t *c, const gr_ConsumerGroupHeartbeatRequ
             hb_error(h, GR_KERR_INVALID_REQUEST, "TopicPartitions must be empty when (re-)joining.");
             return false;
         }
-        if (rq->SubscribedTopicNames_count < 0) {
+        if (rq->SubscribedTopicNames_count < 0 && rq->SubscribedTopicRegex.len < 0) {
             hb_error(h, GR_KERR_INVALID_REQUEST,
                      "SubscribedTopicNames or SubscribedTopicRegex must be set in first request.");
             return false;
@@ -650,6 +814,12 @@ void gr_cg_free(gr_gcoord_t *c, gr_group_t *g)
     for (int32_t i = 0; i < cg->nremoved; i++)
         free(cg->removed[i]);
     free(cg->removed);
+    free_names(cg->removed_regexes, cg->nremoved_regexes);
+    while (cg->regexes) {
+        cg_regex_t *x = cg->regexes;
+        cg->regexes = x->next;
+        gr_cg_regex_free(x);
+    }
     free(cg);
     g->cg = NULL;
 }
@@ -712,6 +882,29 @@ static void fill_assignment(gr_cgroup_t *cg, gr_cmember_t *m, hb_t *h)
     h->out->Assignment = as;
 }
 
+/* Kafka's throwIfRegularExpressionIsInvalid, checked once the member is
+ * known (as Kafka does, when it updates the member's subscription). */
+static bool regex_invalid(const gr_ConsumerGroupHeartbeatRequest *rq, hb_t *h)
+{
+    if (rq->SubscribedTopicRegex.len <= 0)
+        return false;
+    char re[256], why[200];
+    regex_t rx;
+    if ((size_t)rq->SubscribedTopicRegex.len >= sizeof re) {
+        hb_error(h, GR_KERR_INVALID_REGULAR_EXPRESSION, "SubscribedTopicRegex is longer than %zu bytes.", sizeof re - 1);
+        return true;
+    }
+    memcpy(re, rq->SubscribedTopicRegex.ptr, (size_t)rq->SubscribedTopicRegex.len);
+    re[rq->SubscribedTopicRegex.len] = 0;
+    if (gr_cg_regex_compile(re, &rx, why, sizeof why) != 0) {
+        hb_error(h, GR_KERR_INVALID_REGULAR_EXPRESSION, "SubscribedTopicRegex `%s` is not a valid regular expression: %s.",
+                 re, why);
+        return true;
+    }
+    regfree(&rx);
+    return false;
+}
+
 /* Replaces *field with a copy of v (len -1: NULL) when it differs; true
  * when it did. */
 static bool set_str(char **field, gr_str_t v)
@@ -731,11 +924,11 @@ static bool tpset_same(const tpset_t *a, const tpset_t *b)
 /* The heartbeat's work; returns the group it touched (whose records are
  * then written), or NULL. */
 static gr_group_t *heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_ConsumerGroupHeartbeatRequest *rq,
-                             gr_gcg_topic_fn topic_fn, void *topic_arg, hb_t *h)
+                             const gr_gcg_meta_t *meta, hb_t *h)
 {
     gr_ConsumerGroupHeartbeatResponse *out = h->out;
     gr_arena_t *a = h->a;
-    if (!validate_request(c, rq, h))
+    if (!validate_request(c, cl->api_version, rq, h))
         return NULL;
     int16_t err = gr_gcoord_status(c, rq->GroupId);
     if (err) {
@@ -796,6 +989,8 @@ static gr_group_t *heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_Co
             return g;
         }
         m = member_find(cg, rq->MemberId);
+        if (regex_invalid(rq, h))
+            return g;
         if (sm && sm != m) {
             /* A static member comes back under a new member id: it takes
              * the old one's place, epoch and partitions. */
@@ -866,6 +1061,8 @@ static gr_group_t *heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_Co
             }
         }
         (void)owned_check;
+        if (regex_invalid(rq, h))
+            return g;
     }
     /* What the member tells about itself. */
     if (rq->RebalanceTimeoutMs != -1 && m->rebalance_timeout_ms != rq->RebalanceTimeoutMs) {
@@ -877,6 +1074,13 @@ static gr_group_t *heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_Co
         m->dirty |= CM_DIRTY_META;
         gr_log(GR_LOG_INFO, "group", "consumer group %s: member %s changes its subscription", g->id, m->id);
     }
+    if (rq->SubscribedTopicRegex.len >= 0 &&
+        set_str(&m->regex, rq->SubscribedTopicRegex.len > 0 ? rq->SubscribedTopicRegex : gr_str(NULL))) {
+        bump = true;
+        m->dirty |= CM_DIRTY_META;
+        gr_log(GR_LOG_INFO, "group", "consumer group %s: member %s subscribes to regular expression %s", g->id,
+               m->id, m->regex ? m->regex : "(none)");
+    }
     if (rq->ServerAssignor.len >= 0 && set_str(&m->assignor, rq->ServerAssignor)) {
         bump = true;
         m->dirty |= CM_DIRTY_META;
@@ -887,7 +1091,9 @@ static gr_group_t *heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_Co
         m->dirty |= CM_DIRTY_META;
     if (set_str(&m->client_host, gr_str(cl->client_host ? cl->client_host : "")))
         m->dirty |= CM_DIRTY_META;
-    if (refresh_topics(cg, topic_fn, topic_arg))
+    if (update_regexes(c, cg, meta))
+        bump = true;
+    if (refresh_topics(cg, meta))
         bump = true;
     if (bump) {
         cg->group_epoch++;
@@ -947,14 +1153,31 @@ static gr_group_t *heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_Co
 }
 
 bool gr_gcoord_cg_heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_ConsumerGroupHeartbeatRequest *rq,
-                            gr_gcg_topic_fn topic_fn, void *topic_arg, gr_arena_t *a,
-                            gr_ConsumerGroupHeartbeatResponse *out, gr_gcoord_done_fn done, void *arg)
+                            const gr_gcg_meta_t *meta, gr_arena_t *a, gr_ConsumerGroupHeartbeatResponse *out,
+                            gr_gcoord_done_fn done, void *arg)
 {
     hb_t h = {out, a};
     out->MemberId = gr_str(NULL);
     out->ErrorMessage = gr_str(NULL);
     out->Assignment = NULL;
-    gr_group_t *g = heartbeat(c, cl, rq, topic_fn, topic_arg, &h);
+    gr_group_t *before = rq->GroupId.len > 0 ? gr_gc_group_find(c, rq->GroupId) : NULL;
+    bool was_cg = before && before->cg;
+    char *old_type = before && !was_cg && before->protocol_type ? gr_gc_strdup(gr_str(before->protocol_type)) : NULL;
+    gr_group_t *g = heartbeat(c, cl, rq, meta, &h);
+    if (g && g->cg && !was_cg && out->ErrorCode != 0 && g->cg->nmembers == 0) {
+        /* A failed join leaves no group behind (Kafka's are rolled back
+         * with the request's records). */
+        if (!before) {
+            gr_gc_group_free(c, g);
+        } else {
+            gr_cg_free(c, g);
+            free(g->protocol_type);
+            g->protocol_type = old_type;
+            old_type = NULL;
+        }
+        g = NULL;
+    }
+    free(old_type);
     if (!g || !g->cg)
         return false;
     /* What changed is written before the member is answered, as Kafka
@@ -1000,8 +1223,8 @@ static gr_str_t astr(gr_arena_t *a, const char *s)
     return p ? gr_str(p) : gr_str("");
 }
 
-void gr_gcoord_cg_describe(gr_gcoord_t *c, gr_str_t group_id, gr_gcg_topic_fn topic_fn, void *topic_arg,
-                           gr_arena_t *a, gr_ConsumerGroupDescribeResponse_DescribedGroup *out)
+void gr_gcoord_cg_describe(gr_gcoord_t *c, gr_str_t group_id, const gr_gcg_meta_t *meta, gr_arena_t *a,
+                           gr_ConsumerGroupDescribeResponse_DescribedGroup *out)
 {
     memset(out, 0, sizeof *out);
     out->GroupId = group_id;
@@ -1031,7 +1254,7 @@ void gr_gcoord_cg_describe(gr_gcoord_t *c, gr_str_t group_id, gr_gcg_topic_fn to
     }
     gr_cgroup_t *cg = g->cg;
     /* The topics' names (a loaded group has not looked them up yet). */
-    refresh_topics(cg, topic_fn, topic_arg);
+    refresh_topics(cg, meta);
     out->GroupState = gr_str(cg_state(cg));
     out->GroupEpoch = cg->group_epoch;
     out->AssignmentEpoch = cg->assignment_epoch;
@@ -1048,7 +1271,8 @@ void gr_gcoord_cg_describe(gr_gcoord_t *c, gr_str_t group_id, gr_gcg_topic_fn to
         dm->MemberEpoch = m->epoch;
         dm->ClientId = astr(a, m->client_id ? m->client_id : "");
         dm->ClientHost = astr(a, m->client_host ? m->client_host : "");
-        dm->SubscribedTopicRegex = gr_str(""); /* as Kafka sends it */
+        dm->SubscribedTopicRegex = astr(a, m->regex ? m->regex : ""); /* "": none, as Kafka sends it */
+        dm->MemberType = 1; /* a consumer-protocol member (ConsumerGroupDescribe v1) */
         dm->SubscribedTopicNames = gr_arena_calloc(a, (size_t)m->ntopics + 1, sizeof *dm->SubscribedTopicNames);
         if (dm->SubscribedTopicNames)
             for (int32_t i = 0; i < m->ntopics; i++)

@@ -18,9 +18,17 @@
 
 #include "group/group.h"
 
-/* Resolves a topic name from the metadata image: false when it does not
- * exist. */
-typedef bool (*gr_gcg_topic_fn)(void *arg, gr_str_t name, gr_uuid_t *id, int32_t *nparts);
+/* What consumer groups read of the metadata image. */
+typedef struct gr_gcg_meta_s {
+    void *arg;
+    /* A topic by name: false when it does not exist. */
+    bool (*topic)(void *arg, gr_str_t name, gr_uuid_t *id, int32_t *nparts);
+    /* Calls fn(ctx, name) for every topic. */
+    void (*each_topic)(void *arg, void (*fn)(void *ctx, const char *name), void *ctx);
+    /* A number that changes whenever the topics do (regular expressions
+     * are resolved again then). */
+    int64_t (*version)(void *arg);
+} gr_gcg_meta_t;
 
 /* ConsumerGroupHeartbeat: fills out (its Assignment from the arena).
  * Returns true when the heartbeat wrote records: out must then be sent
@@ -28,13 +36,13 @@ typedef bool (*gr_gcg_topic_fn)(void *arg, gr_str_t name, gr_uuid_t *id, int32_t
  * write failed, out->ErrorCode is to be set from it); false when out is
  * complete now. */
 bool gr_gcoord_cg_heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_ConsumerGroupHeartbeatRequest *rq,
-                            gr_gcg_topic_fn topic_fn, void *topic_arg, gr_arena_t *a,
-                            gr_ConsumerGroupHeartbeatResponse *out, gr_gcoord_done_fn done, void *arg);
+                            const gr_gcg_meta_t *meta, gr_arena_t *a, gr_ConsumerGroupHeartbeatResponse *out,
+                            gr_gcoord_done_fn done, void *arg);
 
-/* ConsumerGroupDescribe of one group (topic_fn names the topics of the
- * assignments). */
-void gr_gcoord_cg_describe(gr_gcoord_t *c, gr_str_t group_id, gr_gcg_topic_fn topic_fn, void *topic_arg,
-                           gr_arena_t *a, gr_ConsumerGroupDescribeResponse_DescribedGroup *out);
+/* ConsumerGroupDescribe of one group (meta names the topics of the
+ * assignments); api_version 1+ tells each member's type. */
+void gr_gcoord_cg_describe(gr_gcoord_t *c, gr_str_t group_id, const gr_gcg_meta_t *meta, gr_arena_t *a,
+                           gr_ConsumerGroupDescribeResponse_DescribedGroup *out);
 
 /* A classic JoinGroup for group_id: 0 when it may go on (an empty
  * consumer group is turned back into a classic one), or

@@ -10,6 +10,8 @@
 #include "group/consumer_group.h"
 #include "group/group_int.h"
 
+#include <regex.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +46,20 @@ typedef struct cg_topic_s {
     int32_t   nparts;
 } cg_topic_t;
 
+/* A regular expression some member subscribes with, resolved against the
+ * metadata image (ConsumerGroupRegularExpression record). */
+typedef struct cg_regex_s {
+    char    *re;
+    regex_t  rx;
+    bool     compiled;
+    char   **topics; /* matching topic names, sorted */
+    int32_t  ntopics;
+    int64_t  version; /* the image version it was resolved at; -1: never */
+    int64_t  ts;      /* wall ms of that resolution */
+    bool     dirty;   /* its record is to be written */
+    struct cg_regex_s *next;
+} cg_regex_t;
+
 typedef struct gr_cmember_s {
     struct gr_cgroup_s *cg;
     char   *id;
@@ -54,6 +70,7 @@ typedef struct gr_cmember_s {
     char   *assignor;    /* requested ServerAssignor, NULL: none */
     char  **topics;      /* subscribed topic names */
     int32_t ntopics;
+    char   *regex;       /* SubscribedTopicRegex, NULL: none */
     int32_t rebalance_timeout_ms;
     int32_t epoch, prev_epoch;
     int     state;
@@ -82,12 +99,15 @@ typedef struct gr_cgroup_s {
     cg_topic_t   *topics; /* subscribed topics that exist, sorted by name */
     int32_t       ntopics;
     char         *assignor; /* of the last target assignment */
+    cg_regex_t   *regexes;  /* those the members use */
     /* Records still to write (cg_records.c): the group epoch, the
      * assignment epoch, a tombstone for the classic GroupMetadata of the
      * group this one replaced, and tombstones of removed member ids. */
     bool          dirty_epoch, dirty_assignment_epoch, dirty_classic_tombstone;
     char        **removed;
     int32_t       nremoved, removed_cap;
+    char        **removed_regexes; /* regular expressions no member uses now */
+    int32_t       nremoved_regexes;
 } gr_cgroup_t;
 
 /* ---- partition sets ---- */
@@ -138,6 +158,12 @@ gr_cmember_t *gr_cg_member_find(gr_cgroup_t *cg, gr_str_t id);
 gr_cmember_t *gr_cg_member_add(gr_cgroup_t *cg, gr_str_t id);
 /* Unlinks and frees m without writing anything (loading). */
 void gr_cg_member_drop(gr_gcoord_t *c, gr_cgroup_t *cg, gr_cmember_t *m);
+/* The regular expression re of the group, or NULL. */
+cg_regex_t *gr_cg_regex_find(gr_cgroup_t *cg, const char *re);
+/* A new regular expression (compiled; not resolved). NULL when it does
+ * not compile or memory runs out. */
+cg_regex_t *gr_cg_regex_add(gr_cgroup_t *cg, const char *re);
+void gr_cg_regex_free(cg_regex_t *x);
 /* Updates the classic view (state, subscribed topics) of the group. */
 void gr_cg_sync_view(gr_cgroup_t *cg);
 /* Session (and, for a member revoking partitions, rebalance) timers of a

@@ -1,5 +1,6 @@
 /* The group coordinator's place in the broker; see group_service.h. */
 #include "group/group_service.h"
+#include "group/consumer_group.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
@@ -379,7 +380,7 @@ void gr_group_client(gr_req_t *req, gr_gclient_t *cl, char *buf, size_t buflen)
     cl->client_host = buf;
 }
 
-bool gr_group_topic_lookup(void *broker, gr_str_t name, gr_uuid_t *id, int32_t *nparts)
+static bool meta_topic(void *broker, gr_str_t name, gr_uuid_t *id, int32_t *nparts)
 {
     gr_broker_t *b = broker;
     if (name.len <= 0)
@@ -390,4 +391,26 @@ bool gr_group_topic_lookup(void *broker, gr_str_t name, gr_uuid_t *id, int32_t *
     *id = t->id;
     *nparts = t->nparts;
     return true;
+}
+
+static void meta_each_topic(void *broker, void (*fn)(void *ctx, const char *name), void *ctx)
+{
+    gr_broker_t *b = broker;
+    for (gr_meta_topic_t *t = b->meta.topics; t; t = t->next)
+        if (!t->internal)
+            fn(ctx, t->name);
+}
+
+/* Every topic change is a record of the metadata log. */
+static int64_t meta_version(void *broker)
+{
+    return ((gr_broker_t *)broker)->meta.applied_offset;
+}
+
+void gr_group_meta(gr_broker_t *b, gr_gcg_meta_t *out)
+{
+    out->arg = b;
+    out->topic = meta_topic;
+    out->each_topic = meta_each_topic;
+    out->version = meta_version;
 }

@@ -39,9 +39,9 @@ gr_gcoord_t *gr_group_coord(struct gr_broker_s *b);
 int16_t gr_group_find_coordinator(struct gr_broker_s *b, gr_str_t group_id, int32_t *node_id, const char **host,
                                   int32_t *port);
 
-/* The coordinator's view of a topic (gr_gcg_topic_fn; arg is the broker):
- * false when the metadata image has no topic of that name. */
-bool gr_group_topic_lookup(void *broker, gr_str_t name, gr_uuid_t *id, int32_t *nparts);
+/* What KIP-848 groups read of the broker's metadata image. */
+struct gr_gcg_meta_s;
+void gr_group_meta(struct gr_broker_s *b, struct gr_gcg_meta_s *out);
 
 /* Who sent req, for the coordinator: client id, API version and the peer
  * address as Kafka prints it ("/127.0.0.1"), kept in buf. */

@@ -41,6 +41,7 @@ FENCED_MEMBER_EPOCH = 110
 UNRELEASED_INSTANCE_ID = 111
 UNSUPPORTED_ASSIGNOR = 112
 STALE_MEMBER_EPOCH = 113
+INVALID_REGULAR_EXPRESSION = 128
 
 KIP848_CONFIG = {
     "group.initial.rebalance.delay.ms": 0,
@@ -87,19 +88,19 @@ class Side:
                 return parts(r)
             wait_until(sees, timeout=30, interval=0.2, message=f"the coordinator seeing {topic}")
 
-    def hb(self, group: str, **kw) -> dict:
+    def hb(self, group: str, version: int = 0, **kw) -> dict:
         body = {"GroupId": group, "MemberId": "", "MemberEpoch": 0, "InstanceId": None, "RackId": None,
-                "RebalanceTimeoutMs": -1, "SubscribedTopicNames": None, "ServerAssignor": None,
-                "TopicPartitions": None}
+                "RebalanceTimeoutMs": -1, "SubscribedTopicNames": None, "SubscribedTopicRegex": None,
+                "ServerAssignor": None, "TopicPartitions": None}
         body.update(kw)
-        return self.send("ConsumerGroupHeartbeat", 0, body)
+        return self.send("ConsumerGroupHeartbeat", version, body)
 
     def join(self, group: str, topics: list[str], **kw) -> dict:
         return self.hb(group, MemberEpoch=0, RebalanceTimeoutMs=kw.pop("RebalanceTimeoutMs", 30000),
                        SubscribedTopicNames=topics, TopicPartitions=[], **kw)
 
-    def describe(self, group: str) -> dict:
-        return self.send("ConsumerGroupDescribe", 0, {"GroupIds": [group], "IncludeAuthorizedOperations": False}
+    def describe(self, group: str, version: int = 0) -> dict:
+        return self.send("ConsumerGroupDescribe", version, {"GroupIds": [group], "IncludeAuthorizedOperations": False}
                          )["Groups"][0]
 
     def close(self) -> None:
@@ -319,10 +320,10 @@ def test_classic_and_consumer_not_mixed(side):
 class JavaConsumer848:
     """`group-member` (tests/java/client) with group.protocol=consumer."""
 
-    def __init__(self, bootstrap: str, topic: str, group: str, jar, java: str):
+    def __init__(self, bootstrap: str, topic: str | None, group: str, jar, java: str, extra: tuple = ()):
         cmd = [java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar", str(jar), "group-member",
-               "--bootstrap", bootstrap, "--topic", topic, "--group", group, "--timeout-ms", "90000",
-               "--config", "group.protocol=consumer"]
+               "--bootstrap", bootstrap, "--group", group, "--timeout-ms", "90000",
+               "--config", "group.protocol=consumer", *(("--topic", topic) if topic else ()), *extra]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      text=True, preexec_fn=die_with_parent)
         self.out = LineReader(self.proc)
@@ -333,6 +334,13 @@ class JavaConsumer848:
     def assignment(self) -> set[int]:
         a = [x["assigned"] for x in self.lines() if "assigned" in x]
         return set(a[-1]) if a else set()
+
+    def tps(self) -> set[str]:
+        a = [x["assigned_tps"] for x in self.lines() if "assigned_tps" in x]
+        return set(a[-1]) if a else set()
+
+    def topic_records(self) -> list[tuple[str, int, int]]:
+        return [(x["topic"], x["partition"], x["offset"]) for x in self.lines() if "offset" in x]
 
     def history(self) -> list[set[int]]:
         return [set(x["assigned"]) for x in self.lines() if "assigned" in x]
@@ -698,3 +706,183 @@ def test_records_match_kafka(pair, kafka_ref, request):
     import difflib
     assert k == g, "\n".join(difflib.unified_diff([repr(x) for x in k], [repr(x) for x in g], "kafka", "gregor",
                                                   lineterm=""))
+
+
+# --------------------------------------------------------------------------- v1: regular expressions
+
+
+def tp_names(side: Side, resp_assignment: dict | None, names: dict) -> set[tuple[str, int]]:
+    return {(names[t["TopicId"]], p) for t in (resp_assignment or {"TopicPartitions": []})["TopicPartitions"]
+            for p in t["Partitions"]}
+
+
+def topic_ids(side: Side, topics: list[str]) -> dict:
+    r = side.send("Metadata", 12, {"Topics": [{"TopicId": uuid.UUID(int=0), "Name": t} for t in topics],
+                                   "AllowAutoTopicCreation": False, "IncludeTopicAuthorizedOperations": False})
+    return {t["TopicId"]: t["Name"] for t in r["Topics"]}
+
+
+def test_regex_subscription(broker_factory):
+    """ConsumerGroupHeartbeat v1: a member subscribed with SubscribedTopicRegex gets the partitions
+    of every matching topic (whole-name match, internal topics never), a topic created later that
+    matches is added (group epoch bump), a bad expression is INVALID_REGULAR_EXPRESSION, v1 needs a
+    client-made member id; the expression and its resolution survive a restart
+    (ConsumerGroupRegularExpression record)."""
+    kbroker = broker_factory(config=KIP848_CONFIG)
+    pre = unique_name("rx")
+    group = group_name("k848rx")
+    s = Side(kbroker.host, kbroker.port)
+    try:
+        s.create_topic(pre + "-a", 2)
+        s.create_topic(pre + "-b", 1)
+        s.create_topic("x" + pre + "-c", 1)  # no whole-name match
+        s.wait_coordinator(group)
+        r = s.hb(group, version=1, MemberEpoch=0, RebalanceTimeoutMs=30000, SubscribedTopicRegex=pre + "-.*",
+                 TopicPartitions=[])
+        assert (r["ErrorCode"], r["ErrorMessage"]) == (INVALID_REQUEST, "MemberId can't be empty."), r
+        for bad in ("(", "a[", "*x"):
+            r = s.hb(group, version=1, MemberId="m-bad", MemberEpoch=0, RebalanceTimeoutMs=30000,
+                     SubscribedTopicRegex=bad, TopicPartitions=[])
+            assert r["ErrorCode"] == INVALID_REGULAR_EXPRESSION, (bad, r)
+        mid = str(uuid.uuid4())
+        r = s.hb(group, version=1, MemberId=mid, MemberEpoch=0, RebalanceTimeoutMs=30000,
+                 SubscribedTopicRegex=pre + r"-\w+", TopicPartitions=[])
+        assert r["ErrorCode"] == NONE and r["MemberId"] == mid, r
+        names = topic_ids(s, [pre + "-a", pre + "-b", "x" + pre + "-c"])
+        got = tp_names(s, r["Assignment"], names)
+        epoch = r["MemberEpoch"]
+        assert got == {(pre + "-a", 0), (pre + "-a", 1), (pre + "-b", 0)}, got
+        d = s.describe(group, version=1)
+        assert d["Members"][0]["SubscribedTopicRegex"] == pre + r"-\w+"
+        assert d["Members"][0]["SubscribedTopicNames"] == [] and d["Members"][0]["MemberType"] == 1
+        # A topic created later that matches joins the assignment.
+        s.create_topic(pre + "-new", 1)
+        names = topic_ids(s, [pre + "-a", pre + "-b", pre + "-new"])
+        owned_now = [{"TopicId": t, "Partitions": sorted(p for (n, p) in got if n == names[t])}
+                     for t in names if any(n == names[t] for n, _ in got)]
+
+        def has_new():
+            nonlocal epoch, owned_now
+            r = s.hb(group, version=1, MemberId=mid, MemberEpoch=epoch, TopicPartitions=owned_now)
+            assert r["ErrorCode"] == NONE, r
+            epoch = r["MemberEpoch"]
+            if r["Assignment"] is not None:
+                owned_now = owned(r["Assignment"])
+            return (pre + "-new", 0) in tp_names(s, {"TopicPartitions": owned_now}, names)
+        wait_until(has_new, timeout=15, interval=0.2, message="the new matching topic assigned")
+        before = s.describe(group)
+    finally:
+        s.close()
+    kbroker.restart()
+    s = Side(kbroker.host, kbroker.port)
+    try:
+        s.wait_coordinator(group)
+        r = s.hb(group, version=1, MemberId=mid, MemberEpoch=epoch, TopicPartitions=owned_now)
+        assert (r["ErrorCode"], r["MemberEpoch"]) == (NONE, epoch), r
+        after = s.describe(group)
+        assert after["GroupEpoch"] == before["GroupEpoch"] and member_view(after) == member_view(before)
+    finally:
+        s.close()
+    recs = dump_group_records(kbroker.data_dir, group)
+    rx = [v for t, k, v in recs if t == 16]
+    assert rx and sorted(rx[-1]["data"]["topics"]) == sorted([pre + "-a", pre + "-b", pre + "-new"]), rx
+
+
+def regex_scenario(side: Side, pre: str, group: str) -> list[tuple[str, object]]:
+    """v1 requests whose answers must match Kafka's: error codes, then the partitions a regular
+    expression resolves to (Kafka resolves them in the background, so the test waits)."""
+    obs: list[tuple[str, object]] = []
+    side.create_topic(pre + "-a", 2)
+    side.create_topic("z" + pre, 1)
+    side.wait_coordinator(group, [pre + "-a"])
+
+    def code(step, **kw):
+        r = side.hb(group, version=1, **kw)
+        obs.append((step, r["ErrorCode"]))
+        return r
+    code("v1 join without member id", MemberEpoch=0, RebalanceTimeoutMs=30000, SubscribedTopicNames=[pre + "-a"],
+         TopicPartitions=[])
+    code("neither names nor regex", MemberId="m0", MemberEpoch=0, RebalanceTimeoutMs=30000, TopicPartitions=[])
+    for bad in ("(", "a[b", "*x", "a)", "x**"):
+        code(f"bad regex {bad}", MemberId="m0", MemberEpoch=0, RebalanceTimeoutMs=30000, SubscribedTopicRegex=bad,
+             TopicPartitions=[])
+    code("bad regex, unknown member", MemberId="nobody", MemberEpoch=3, SubscribedTopicRegex="(")
+    code("unknown member, good regex", MemberId="nobody", MemberEpoch=3, SubscribedTopicRegex=".*")
+    mid = "m-" + uuid.uuid4().hex
+    r = code("regex join", MemberId=mid, MemberEpoch=0, RebalanceTimeoutMs=30000,
+             SubscribedTopicRegex=pre + "-.*", TopicPartitions=[])
+    state = {"epoch": r["MemberEpoch"], "owned": owned(r["Assignment"])}
+    names = topic_ids(side, [pre + "-a", "z" + pre])
+
+    def beat():
+        r = side.hb(group, version=1, MemberId=mid, MemberEpoch=state["epoch"], TopicPartitions=state["owned"])
+        assert r["ErrorCode"] == NONE, r
+        state["epoch"] = r["MemberEpoch"]
+        if r["Assignment"] is not None:
+            state["owned"] = owned(r["Assignment"])
+        return tp_names(side, {"TopicPartitions": state["owned"]}, names)
+    want = {(pre + "-a", 0), (pre + "-a", 1)}
+    wait_until(lambda: beat() == want, timeout=30, interval=0.5, message="the regex resolved")
+    obs.append(("resolved", sorted(beat())))
+    d = side.describe(group, version=1)
+    m = d["Members"][0]
+    obs.append(("describe", (d["GroupState"], m["SubscribedTopicRegex"], m["SubscribedTopicNames"], m["MemberType"])))
+    code("change to a bad regex", MemberId=mid, MemberEpoch=state["epoch"], SubscribedTopicRegex="a)")
+    code("static leave without instance id", MemberId=mid, MemberEpoch=-2)
+    code("leave", MemberId=mid, MemberEpoch=-1)
+    return obs
+
+
+def test_regex_errors_match_kafka(pair):
+    """ConsumerGroupHeartbeat v1 and ConsumerGroupDescribe v1 against Apache Kafka 4.1.1: the same
+    error codes (INVALID_REQUEST, INVALID_REGULAR_EXPRESSION, UNKNOWN_MEMBER_ID...), the same
+    resolution of a regular expression, the same description of the member."""
+    pre = unique_name("k848rx")
+    runs = {}
+    for side in (pair.kafka, pair.gregor):
+        s = Side(side.host, side.port)
+        try:
+            runs[side.name] = regex_scenario(s, pre, group_name("k848rx"))
+        finally:
+            s.close()
+    d = Diffs("ConsumerGroupHeartbeat v1")
+    k, g = dict(runs["kafka"]), dict(runs["gregor"])
+    assert list(k) == list(g)
+    for step in k:
+        d.eq(step, k[step], g[step])
+    d.check()
+
+
+@pytest.mark.parametrize("how", ["subscription-pattern", "pattern"])
+def test_java_consumer_regex_subscription(broker_factory, java_client, how):
+    """The Java consumer (group.protocol=consumer) subscribed with a pattern: SubscriptionPattern
+    (an RE2/J expression the broker resolves, SubscribedTopicRegex) or java.util.regex.Pattern (the
+    client resolves it and sends topic names). Two members split the matching topics; a matching
+    topic created later is picked up and its records read once; a topic that does not match is
+    never assigned."""
+    from kafka_ref import java_bin
+    kbroker = broker_factory(config=KIP848_CONFIG)
+    b = kbroker.bootstrap
+    pre = unique_name("jrx")
+    for t, n in ((pre + "-a", 2), (pre + "-b", 2), ("other-" + pre, 1)):
+        create_topic(b, t, partitions=n)
+    group = group_name("jrx")
+    extra = (f"--{how}", pre + "-.*", "--config", "metadata.max.age.ms=1000")
+    ms = [JavaConsumer848(b, None, group, java_client.jar, java_bin(), extra) for _ in range(2)]
+    try:
+        want = {f"{pre}-{t}:{p}" for t in "ab" for p in range(2)}
+        wait_until(lambda: [len(m.tps()) for m in ms] == [2, 2] and ms[0].tps() | ms[1].tps() == want,
+                   timeout=60, message="two members with 2 of the 4 matching partitions each")
+        create_topic(b, pre + "-c", partitions=2)
+        want |= {f"{pre}-c:0", f"{pre}-c:1"}
+        wait_until(lambda: ms[0].tps() | ms[1].tps() == want and not ms[0].tps() & ms[1].tps(), timeout=60,
+                   message="the topic created later assigned")
+        n = produce_spread(b, pre + "-c", 2, 10)
+        produce_spread(b, "other-" + pre, 1, 5)
+        wait_until(lambda: len([r for m in ms for r in m.topic_records() if r[0] == pre + "-c"]) >= n, timeout=30,
+                   message="the new topic's records")
+        recs = [r for m in ms for r in m.topic_records()]
+        assert len(recs) == len(set(recs)) == n and all(r[0] == pre + "-c" for r in recs)
+    finally:
+        for m in ms:
+            m.kill()

@@ -56,7 +56,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * consume          --bootstrap B --topic T --count N [--timeout-ms M] [--from-beginning]
  *                  [--partition P] [--offset O] [--group G] [--isolation-level read_committed|read_uncommitted]
  *                  [--end-offsets (then prints {"end_offsets":{P:O},"beginning_offsets":{P:O}})]
- * group-member     --bootstrap B --topic T --group G [--timeout-ms M]   (a long-running group member, see groupMember())
+ * group-member     --bootstrap B (--topic T | --pattern JAVA_REGEX | --subscription-pattern RE2J_REGEX) --group G
+ *                  [--timeout-ms M]   (a long-running group member, see groupMember())
  * list-topics      --bootstrap B [--internal]
  * describe-configs --bootstrap B (--topic T | --broker ID)
  * batch            --step "SUBCOMMAND OPTIONS..." [--step ...]   (several subcommands in one JVM, see batch())
@@ -349,7 +350,7 @@ public final class JavaClient {
      * when it runs out).
      */
     static int groupMember(Opts o) throws Exception {
-        String topic = o.req("topic");
+        String topic = o.str("pattern", null) != null || o.str("subscription-pattern", null) != null ? o.str("topic", null) : o.req("topic");
         long deadline = System.currentTimeMillis() + o.timeoutMs();
         Properties p = new Properties();
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
@@ -361,19 +362,32 @@ public final class JavaClient {
         java.io.BufferedReader in = new java.io.BufferedReader(
             new java.io.InputStreamReader(System.in, StandardCharsets.UTF_8));
         try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(p)) {
-            consumer.subscribe(List.of(topic));
+            if (o.str("pattern", null) != null) {
+                // Resolved by the client (classic) or sent as topic names (consumer protocol).
+                consumer.subscribe(java.util.regex.Pattern.compile(o.str("pattern", null)));
+            } else if (o.str("subscription-pattern", null) != null) {
+                // KIP-848: the broker resolves the RE2/J expression.
+                consumer.subscribe(new org.apache.kafka.clients.consumer.SubscriptionPattern(
+                    o.str("subscription-pattern", null)));
+            } else {
+                consumer.subscribe(List.of(topic));
+            }
             Set<Integer> last = null;
+            Set<String> lastTps = null;
             while (remaining(deadline) > 0) {
                 for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(100))) {
-                    out(map("partition", r.partition(), "offset", r.offset(), "value", r.value()));
+                    out(map("partition", r.partition(), "offset", r.offset(), "value", r.value(), "topic", r.topic()));
                 }
                 Set<Integer> now = new TreeSet<>();
+                Set<String> nowTps = new TreeSet<>();
                 for (TopicPartition tp : consumer.assignment()) {
                     now.add(tp.partition());
+                    nowTps.add(tp.topic() + ":" + tp.partition());
                 }
-                if (!now.equals(last)) {
+                if (!nowTps.equals(lastTps)) {
                     last = now;
-                    out(map("assigned", new ArrayList<Object>(now)));
+                    lastTps = nowTps;
+                    out(map("assigned", new ArrayList<Object>(now), "assigned_tps", new ArrayList<Object>(nowTps)));
                 }
                 System.out.flush();
                 while (System.in.available() > 0) {
