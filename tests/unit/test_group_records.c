@@ -30,8 +30,16 @@ static void test_offset_key_bytes(void **state)
     static const uint8_t legacy[] = {0, 0, 0, 1, 'g', 0, 1, 't', 0, 0, 0, 1};
     assert_int_equal(gr_grec_key_parse(legacy, sizeof legacy, &k), 0);
     assert_int_equal(k.type, 0);
+    /* KIP-848 consumer group keys parse (group, then member id); share
+     * group keys (type 9) are not ours. */
     static const uint8_t kip848[] = {0, 3, 0, 1, 'g'};
-    assert_int_equal(gr_grec_key_parse(kip848, sizeof kip848, &k), GR_EUNSUPPORTED);
+    assert_int_equal(gr_grec_key_parse(kip848, sizeof kip848, &k), 0);
+    assert_int_equal(k.type, 3);
+    static const uint8_t member[] = {0, 5, 0, 1, 'g', 0, 2, 'm', '1'};
+    assert_int_equal(gr_grec_key_parse(member, sizeof member, &k), 0);
+    assert_int_equal(k.member.len, 2);
+    static const uint8_t share[] = {0, 9, 0, 1, 'g'};
+    assert_int_equal(gr_grec_key_parse(share, sizeof share, &k), GR_EUNSUPPORTED);
     assert_int_equal(gr_grec_key_parse(legacy, 5, &k), GR_EMALFORMED);
 }
 
