@@ -81,7 +81,8 @@ typedef struct gr_goffset_s {
     bool    present;
     int64_t offset;
     int32_t leader_epoch;
-    char   *metadata;
+    char   *metadata;      /* metadata_len bytes (NULs included), then a NUL */
+    int32_t metadata_len;
     int64_t commit_ts;
     int64_t expire_ts; /* -1: none */
 } gr_goffset_t;

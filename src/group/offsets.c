@@ -66,6 +66,7 @@ void gr_go_set(gr_group_t *g, gr_str_t topic, int32_t partition, int64_t offset,
     }
     free(o->metadata);
     o->metadata = gr_gc_strdup(metadata.len >= 0 ? metadata : gr_str(""));
+    o->metadata_len = metadata.len > 0 ? metadata.len : 0;
     o->offset = offset;
     o->leader_epoch = leader_epoch;
     o->commit_ts = commit_ts;
@@ -248,6 +249,16 @@ bool gr_gcoord_commit(gr_gcoord_t *c, const gr_gcommit_t *rq, gr_gcommit_part_t 
 typedef gr_OffsetFetchResponse_OffsetFetchResponsePartitions fpart_t;
 typedef gr_OffsetFetchResponse_OffsetFetchResponseTopics ftopic_t;
 
+/* A copy of o's metadata in the request arena (the answer may go out after
+ * the offset changed); NULL pointer with length 0 when out of memory. */
+static gr_str_t arena_meta(gr_arena_t *a, const gr_goffset_t *o)
+{
+    gr_str_t s = {gr_arena_strndup(a, o->metadata, (size_t)o->metadata_len), o->metadata_len};
+    if (!s.ptr)
+        s.len = 0, s.ptr = "";
+    return s;
+}
+
 static void fill_fetch_part(fpart_t *p, int32_t partition, const gr_goffset_t *o)
 {
     p->PartitionIndex = partition;
@@ -255,7 +266,9 @@ static void fill_fetch_part(fpart_t *p, int32_t partition, const gr_goffset_t *o
     if (o) {
         p->CommittedOffset = o->offset;
         p->CommittedLeaderEpoch = o->leader_epoch;
-        p->Metadata = gr_str(o->metadata);
+        /* Byte for byte: librdkafka sends a trailing NUL and expects it back. */
+        p->Metadata.ptr = o->metadata;
+        p->Metadata.len = o->metadata_len;
     } else {
         p->CommittedOffset = -1;
         p->CommittedLeaderEpoch = -1;
@@ -307,7 +320,7 @@ void gr_gcoord_fetch_offsets(gr_gcoord_t *c, const gr_OffsetFetchRequest_OffsetF
                 if (t->parts[p].present) {
                     fpart_t *fp = &ft->Partitions[ft->Partitions_count++];
                     fill_fetch_part(fp, p, &t->parts[p]);
-                    fp->Metadata = gr_str(gr_arena_strndup(a, t->parts[p].metadata, strlen(t->parts[p].metadata)));
+                    fp->Metadata = arena_meta(a, &t->parts[p]);
                 }
         }
         return;
@@ -334,7 +347,7 @@ void gr_gcoord_fetch_offsets(gr_gcoord_t *c, const gr_OffsetFetchRequest_OffsetF
             const gr_goffset_t *o = g && qt->Name.len >= 0 ? gr_go_find(g, qt->Name.ptr, (size_t)qt->Name.len, pi) : NULL;
             fill_fetch_part(&ft->Partitions[j], pi, o);
             if (o)
-                ft->Partitions[j].Metadata = gr_str(gr_arena_strndup(a, o->metadata, strlen(o->metadata)));
+                ft->Partitions[j].Metadata = arena_meta(a, o);
         }
     }
 }
