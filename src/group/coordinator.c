@@ -584,8 +584,8 @@ int gr_gcoord_replay(gr_gcoord_t *c, int32_t partition, gr_bytes_t key, gr_bytes
             return GR_ENOMEM;
     }
     g->persisted = true;
-    gr_go_set(g, k.topic, k.partition, ov.offset, ov.leader_epoch, ov.metadata, ov.commit_ts, ov.expire_ts);
-    return 0;
+    return gr_go_set(g, k.topic, k.partition, ov.offset, ov.leader_epoch, ov.metadata, ov.commit_ts,
+                     ov.expire_ts);
 }
 
 /* ---- writing records ---- */

@@ -223,7 +223,8 @@ int16_t gr_gm_validate_member(gr_group_t *g, gr_str_t member_id, gr_str_t instan
 /* ---- offsets.c ---- */
 
 gr_goffset_t *gr_go_find(gr_group_t *g, const char *topic, size_t tlen, int32_t partition);
-void gr_go_set(gr_group_t *g, gr_str_t topic, int32_t partition, int64_t offset, int32_t leader_epoch,
+/* Sets (or adds) a committed offset; 0, or GR_ENOMEM with nothing changed. */
+int gr_go_set(gr_group_t *g, gr_str_t topic, int32_t partition, int64_t offset, int32_t leader_epoch,
                gr_str_t metadata, int64_t commit_ts, int64_t expire_ts);
 void gr_go_delete(gr_group_t *g, gr_str_t topic, int32_t partition);
 void gr_go_free_all(gr_group_t *g);

@@ -5,6 +5,7 @@
  * is a record appended to the group's __consumer_offsets partition first;
  * memory follows once the append succeeded. */
 #include "group/group_int.h"
+#include "base/err.h"
 #include "base/log.h"
 #include "group/group_records.h"
 #include "protocol/errors.h"
@@ -31,17 +32,21 @@ gr_goffset_t *gr_go_find(gr_group_t *g, const char *topic, size_t tlen, int32_t 
     return &t->parts[partition];
 }
 
-void gr_go_set(gr_group_t *g, gr_str_t topic, int32_t partition, int64_t offset, int32_t leader_epoch,
-               gr_str_t metadata, int64_t commit_ts, int64_t expire_ts)
+/* The slot for (topic, partition), created empty (not present) when
+ * missing; NULL when out of memory. */
+static gr_goffset_t *go_slot(gr_group_t *g, gr_str_t topic, int32_t partition)
 {
-    if (partition < 0 || topic.len < 0)
-        return;
     gr_gtopic_t *t = topic_find(g, topic.ptr, (size_t)topic.len);
     if (!t) {
         t = calloc(1, sizeof *t);
-        if (!t)
-            abort();
-        t->name = gr_gc_strdup(topic);
+        char *name = t ? malloc((size_t)topic.len + 1) : NULL;
+        if (!name) {
+            free(t);
+            return NULL;
+        }
+        memcpy(name, topic.ptr, (size_t)topic.len);
+        name[topic.len] = 0;
+        t->name = name;
         gr_gtopic_t **tail = &g->offsets;
         while (*tail)
             tail = &(*tail)->next;
@@ -53,24 +58,76 @@ void gr_go_set(gr_group_t *g, gr_str_t topic, int32_t partition, int64_t offset,
             cap *= 2;
         gr_goffset_t *np = realloc(t->parts, (size_t)cap * sizeof *np);
         if (!np)
-            abort();
+            return NULL;
         memset(np + t->cap, 0, (size_t)(cap - t->cap) * sizeof *np);
         t->parts = np;
         t->cap = cap;
     }
-    gr_goffset_t *o = &t->parts[partition];
+    return &t->parts[partition];
+}
+
+/* A heap copy of metadata (len bytes, then a NUL); NULL when out of memory. */
+static char *meta_copy(gr_str_t metadata)
+{
+    size_t n = metadata.len > 0 ? (size_t)metadata.len : 0;
+    char *m = malloc(n + 1);
+    if (m) {
+        if (n)
+            memcpy(m, metadata.ptr, n);
+        m[n] = 0;
+    }
+    return m;
+}
+
+/* Fills a slot; meta (from meta_copy) passes to it. */
+static void go_fill(gr_group_t *g, gr_str_t topic, gr_goffset_t *o, int64_t offset,
+                    int32_t leader_epoch, char *meta, int32_t meta_len, int64_t commit_ts,
+                    int64_t expire_ts)
+{
     if (!o->present) {
         o->present = true;
-        t->count++;
+        topic_find(g, topic.ptr, (size_t)topic.len)->count++;
         g->noffsets++;
     }
     free(o->metadata);
-    o->metadata = gr_gc_strdup(metadata.len >= 0 ? metadata : gr_str(""));
-    o->metadata_len = metadata.len > 0 ? metadata.len : 0;
+    o->metadata = meta;
+    o->metadata_len = meta_len;
     o->offset = offset;
     o->leader_epoch = leader_epoch;
     o->commit_ts = commit_ts;
     o->expire_ts = expire_ts;
+}
+
+static void topic_free(gr_gtopic_t *t);
+
+/* Topics left without any offset (slots made for a commit that failed). */
+static void prune_empty_topics(gr_group_t *g)
+{
+    for (gr_gtopic_t **pp = &g->offsets; *pp;) {
+        gr_gtopic_t *t = *pp;
+        if (t->count == 0) {
+            *pp = t->next;
+            topic_free(t);
+        } else {
+            pp = &t->next;
+        }
+    }
+}
+
+int gr_go_set(gr_group_t *g, gr_str_t topic, int32_t partition, int64_t offset, int32_t leader_epoch,
+              gr_str_t metadata, int64_t commit_ts, int64_t expire_ts)
+{
+    if (partition < 0 || topic.len < 0)
+        return 0;
+    gr_goffset_t *o = go_slot(g, topic, partition);
+    char *meta = o ? meta_copy(metadata) : NULL;
+    if (!meta) {
+        prune_empty_topics(g);
+        return GR_ENOMEM;
+    }
+    go_fill(g, topic, o, offset, leader_epoch, meta, metadata.len > 0 ? metadata.len : 0, commit_ts,
+            expire_ts);
+    return 0;
 }
 
 static void topic_free(gr_gtopic_t *t)
@@ -219,28 +276,51 @@ bool gr_gcoord_commit(gr_gcoord_t *c, const gr_gcommit_t *rq, gr_gcommit_part_t 
         gr_grecs_free(&r);
         return false;
     }
+    /* Everything the in-memory store needs is allocated before the records
+     * are written, so that what is written is also applied. */
     commit_wait_t *w = malloc(sizeof *w);
-    if (!w)
-        abort();
-    w->done = done;
-    w->arg = arg;
-    err = gr_gc_append_recs(c, g, &r, commit_durable, w);
+    gr_goffset_t **slots = calloc((size_t)n, sizeof *slots);
+    char **metas = calloc((size_t)n, sizeof *metas);
+    bool oom = r.oom || !w || !slots || !metas;
+    for (int i = 0; i < n && !oom; i++) {
+        gr_gcommit_part_t *p = &parts[i];
+        if (*p->error || p->partition < 0 || p->topic.len < 0)
+            continue;
+        slots[i] = go_slot(g, p->topic, p->partition);
+        metas[i] = slots[i] ? meta_copy(p->metadata.len >= 0 ? p->metadata : gr_str("")) : NULL;
+        oom = !metas[i];
+    }
+    if (!oom) {
+        w->done = done;
+        w->arg = arg;
+        err = gr_gc_append_recs(c, g, &r, commit_durable, w);
+    }
     gr_grecs_free(&r);
-    if (err) {
+    if (oom || err) {
+        if (oom)
+            GR_LOG_RL(GR_LOG_ERROR, "group", "out of memory for an offset commit of group %.*s",
+                      (int)rq->group_id.len, rq->group_id.ptr);
+        for (int i = 0; metas && i < n; i++)
+            free(metas[i]);
+        free(metas);
+        free(slots);
         free(w);
-        err = append_error(err);
+        prune_empty_topics(g);
+        err = oom ? GR_KERR_UNKNOWN_SERVER_ERROR : append_error(err);
         for (int i = 0; i < n; i++)
             *parts[i].error = err;
         return false;
     }
-    int64_t ts = now;
     for (int i = 0; i < n; i++) {
         gr_gcommit_part_t *p = &parts[i];
-        if (*p->error)
+        if (!slots[i])
             continue;
-        gr_go_set(g, p->topic, p->partition, p->offset, p->leader_epoch, p->metadata,
-                  p->commit_ts >= 0 ? p->commit_ts : ts, expire);
+        go_fill(g, p->topic, slots[i], p->offset, p->leader_epoch, metas[i],
+                p->metadata.len > 0 ? p->metadata.len : 0, p->commit_ts >= 0 ? p->commit_ts : now,
+                expire);
     }
+    free(metas);
+    free(slots);
     return true;
 }
 
