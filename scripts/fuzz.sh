@@ -31,7 +31,7 @@ JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
 # The library code a target needs; not all of src/, so a half-finished file
 # elsewhere cannot stop fuzzing.
 LIB_SRCS=(src/base/arena.c src/base/buf.c src/base/splice.c src/base/crc32c.c src/base/err.c src/base/log.c src/base/clock.c
-          src/protocol/codec.c src/protocol/records.c src/protocol/compress.c src/protocol/errors.c
+          src/protocol/codec.c src/protocol/records.c src/protocol/downconvert.c src/protocol/compress.c src/protocol/errors.c
           build/gen/kafka_msgs.c)
 LIBS=(-lz -llz4 -lzstd -lsnappy -lpthread -lm)
 CFLAGS=(-std=c17 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -Isrc -Ibuild/gen)

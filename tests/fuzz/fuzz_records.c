@@ -8,9 +8,14 @@
  *   - a blob the validator accepts iterates cleanly, batch by batch, with
  *     exactly the record counts the validator reported, and each accepted
  *     batch's CRC matches after any rewrite;
- *   - validate returns 0 or GR_ENOMEM, never anything else. */
+ *   - validate returns 0 or GR_ENOMEM, never anything else;
+ * and then down-converts the same bytes to message format v0 or v1 (Fetch
+ * v0-3), which must return 0 with output inside the arena's bounds, or
+ * GR_EUNSUPPORTED / GR_ECORRUPT / GR_ENOMEM. */
+#include "base/arena.h"
 #include "base/buf.h"
 #include "base/err.h"
+#include "protocol/downconvert.h"
 #include "protocol/records.h"
 
 #include <stdio.h>
@@ -122,8 +127,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             die("record counts disagree");
     }
 
-    /* Walk the original bytes too, accepted or not. */
+    /* Down-convert the bytes as stored (accepted or not: the converter
+     * checks every CRC and length itself). */
     memcpy(copy, data, size);
+    {
+        gr_arena_t arena;
+        gr_arena_init(&arena, 0);
+        gr_bytes_t out;
+        int64_t fetch_offset = (sel & 32) ? 0 : (int64_t)(sel >> 6);
+        int dc = gr_downconvert(copy, size, (sel & 64) ? 1 : 0, fetch_offset, &arena, &out);
+        if (dc == 0) {
+            if (out.len < 0)
+                die("down-conversion returned a negative length");
+            volatile uint8_t sink = out.len > 0 ? out.ptr[out.len - 1] : 0;
+            (void)sink;
+        } else if (dc != GR_EUNSUPPORTED && dc != GR_ECORRUPT && dc != GR_ENOMEM) {
+            die("gr_downconvert returned an unexpected code");
+        }
+        gr_arena_free(&arena);
+    }
+
+    /* Walk the original bytes too, accepted or not. */
     size_t pos = 0, bsize;
     while (pos < size && gr_batch_span(copy + pos, size - pos, &bsize) == 0) {
         if (bsize == 0 || bsize > size - pos)
