@@ -4,7 +4,6 @@
  * MEMBER_ID_REQUIRED and the id to rejoin with; v0 has no rebalance
  * timeout (the session timeout is used). */
 #include "api/dispatch.h"
-#include "group/consumer_group.h"
 #include "group/group_service.h"
 #include "kafka_msgs.h"
 #include "protocol/errors.h"
@@ -40,16 +39,6 @@ void gr_api_join_group(gr_req_t *req)
         gr_JoinGroupResponse_init(&r);
         r.ErrorCode = GR_KERR_COORDINATOR_NOT_AVAILABLE;
         r.MemberId = rq.MemberId;
-        r.ProtocolName = gr_str(NULL);
-        on_join(req, &r);
-        return;
-    }
-    int16_t err = gr_gcoord_cg_classic_join(c, rq.GroupId);
-    if (err) {
-        gr_JoinGroupResponse r;
-        gr_JoinGroupResponse_init(&r);
-        r.ErrorCode = err;
-        r.MemberId = gr_str("");
         r.ProtocolName = gr_str(NULL);
         on_join(req, &r);
         return;

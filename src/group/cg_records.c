@@ -118,6 +118,23 @@ static bool member_meta(gr_buf_t *b, const gr_cmember_t *m, gr_arena_t *a)
     v.SubscribedTopicRegex = gr_str(m->regex ? m->regex : ""); /* "": none, as Kafka writes it */
     v.RebalanceTimeoutMs = m->rebalance_timeout_ms;
     v.ServerAssignor = gr_str(m->assignor);
+    gr_ConsumerGroupMemberMetadataValue_ClassicMemberMetadata cm;
+    if (m->classic) {
+        /* Tagged field 0: the session timeout and the protocols a classic
+         * member supports, so it survives a restart and a downgrade. */
+        memset(&cm, 0, sizeof cm);
+        cm.SessionTimeoutMs = m->classic_session_ms;
+        cm.SupportedProtocols = gr_arena_calloc(a, (size_t)m->nprotos + 1, sizeof *cm.SupportedProtocols);
+        if (!cm.SupportedProtocols)
+            return false;
+        for (int32_t i = 0; i < m->nprotos; i++) {
+            cm.SupportedProtocols[i].Name = gr_str(m->protos[i].name);
+            cm.SupportedProtocols[i].Metadata.ptr = m->protos[i].meta;
+            cm.SupportedProtocols[i].Metadata.len = m->protos[i].meta_len;
+        }
+        cm.SupportedProtocols_count = m->nprotos;
+        v.ClassicMemberMetadata = &cm;
+    }
     gr_buf_put_i16(b, 0);
     gr_ConsumerGroupMemberMetadataValue_encode(b, 0, &v);
     return true;
@@ -275,6 +292,12 @@ static void records_written(gr_cgroup_t *cg)
         x->dirty = false;
 }
 
+void gr_cg_take_records(gr_cgroup_t *cg, gr_grecs_t *r)
+{
+    gr_cg_records(cg, r);
+    records_written(cg);
+}
+
 typedef struct flush_wait_s {
     gr_gcoord_done_fn done;
     void             *arg;
@@ -292,10 +315,12 @@ int16_t gr_cg_flush(gr_gcoord_t *c, gr_group_t *g, gr_gcoord_done_fn done, void 
     if (pending)
         *pending = false;
     gr_cgroup_t *cg = g->cg;
-    if (!cg)
-        return 0;
-    gr_grecs_t r = {0};
-    gr_cg_records(cg, &r);
+    /* A conversion's records first (Kafka writes them in the same batch
+     * as the request's). */
+    gr_grecs_t r = g->pend;
+    memset(&g->pend, 0, sizeof g->pend);
+    if (cg)
+        gr_cg_records(cg, &r);
     if (r.n == 0 && !r.oom) {
         gr_grecs_free(&r);
         return 0;
@@ -311,15 +336,22 @@ int16_t gr_cg_flush(gr_gcoord_t *c, gr_group_t *g, gr_gcoord_done_fn done, void 
         w->arg = arg;
     }
     int16_t err = gr_gc_append_recs(c, g, &r, w ? flush_durable : NULL, w);
-    gr_grecs_free(&r);
-    if (err)
-        free(w);
     if (err) {
-        /* Kept dirty: the next write of the group carries them. */
-        gr_log(GR_LOG_WARN, "group", "cannot write the records of consumer group %s: %s", g->id, gr_kerr_name(err));
+        free(w);
+        /* Kept: the next write of the group carries them first. */
+        gr_log(GR_LOG_WARN, "group", "cannot write the records of group %s: %s", g->id, gr_kerr_name(err));
+        if (!r.oom) {
+            g->pend = r;
+            if (cg)
+                records_written(cg);
+        } else {
+            gr_grecs_free(&r);
+        }
         return err;
     }
-    records_written(cg);
+    gr_grecs_free(&r);
+    if (cg)
+        records_written(cg);
     if (pending)
         *pending = done != NULL;
     return 0;
@@ -407,6 +439,35 @@ static int replay_member_meta(gr_cmember_t *m, const gr_ConsumerGroupMemberMetad
     m->rebalance_timeout_ms = v->RebalanceTimeoutMs;
     free(m->regex);
     m->regex = v->SubscribedTopicRegex.len > 0 ? gr_gc_strdup(v->SubscribedTopicRegex) : NULL;
+    for (int32_t i = 0; i < m->nprotos; i++) {
+        free(m->protos[i].name);
+        free(m->protos[i].meta);
+    }
+    free(m->protos);
+    m->protos = NULL;
+    m->nprotos = 0;
+    m->classic = v->ClassicMemberMetadata != NULL;
+    if (m->classic) {
+        const gr_ConsumerGroupMemberMetadataValue_ClassicMemberMetadata *cm = v->ClassicMemberMetadata;
+        int32_t n = cm->SupportedProtocols_count > 0 ? cm->SupportedProtocols_count : 0;
+        m->classic_session_ms = cm->SessionTimeoutMs;
+        m->protos = calloc((size_t)n + 1, sizeof *m->protos);
+        if (!m->protos)
+            return GR_ENOMEM;
+        for (int32_t i = 0; i < n; i++) {
+            const gr_bytes_t *md = &cm->SupportedProtocols[i].Metadata;
+            m->protos[i].name = gr_gc_strdup(cm->SupportedProtocols[i].Name);
+            m->protos[i].meta_len = md->len > 0 ? md->len : 0;
+            m->protos[i].meta = malloc((size_t)m->protos[i].meta_len + 1);
+            if (!m->protos[i].meta) {
+                m->nprotos = i + 1;
+                return GR_ENOMEM;
+            }
+            if (m->protos[i].meta_len)
+                memcpy(m->protos[i].meta, md->ptr, (size_t)m->protos[i].meta_len);
+            m->nprotos = i + 1;
+        }
+    }
     m->has_meta = true;
     return 0;
 }

@@ -50,7 +50,9 @@ static void *xcalloc(size_t n, size_t size)
 
 /* ---- partition sets ---- */
 
-static bool tpset_has(const tpset_t *s, const gr_uuid_t *tid, int32_t p)
+#define tpset_has gr_cg_tpset_has
+
+bool gr_cg_tpset_has(const tpset_t *s, const gr_uuid_t *tid, int32_t p)
 {
     tp_t k = {*tid, p};
     return s->n > 0 && bsearch(&k, s->v, (size_t)s->n, sizeof k, tp_cmp) != NULL;
@@ -116,7 +118,9 @@ gr_cmember_t *gr_cg_member_find(gr_cgroup_t *cg, gr_str_t id)
     return NULL;
 }
 
-static gr_cmember_t *static_find(gr_cgroup_t *cg, gr_str_t instance_id)
+#define static_find gr_cg_static_find
+
+gr_cmember_t *gr_cg_static_find(gr_cgroup_t *cg, gr_str_t instance_id)
 {
     if (instance_id.len < 0)
         return NULL;
@@ -126,7 +130,9 @@ static gr_cmember_t *static_find(gr_cgroup_t *cg, gr_str_t instance_id)
     return NULL;
 }
 
-static const cg_topic_t *topic_by_id(const gr_cgroup_t *cg, const gr_uuid_t *id)
+#define topic_by_id gr_cg_topic_by_id
+
+const cg_topic_t *gr_cg_topic_by_id(const gr_cgroup_t *cg, const gr_uuid_t *id)
 {
     for (int32_t i = 0; i < cg->ntopics; i++)
         if (gr_uuid_eq(&cg->topics[i].id, id))
@@ -241,7 +247,9 @@ static void resolve_one(void *ctx, const char *name)
  * which bumps the group epoch. */
 /* Drops the expressions no member uses (their records get tombstones);
  * true when one was. */
-static bool drop_unused_regexes(gr_cgroup_t *cg)
+#define drop_unused_regexes gr_cg_drop_unused_regexes
+
+bool gr_cg_drop_unused_regexes(gr_cgroup_t *cg)
 {
     bool changed = false;
     for (cg_regex_t **pp = &cg->regexes; *pp;) {
@@ -265,7 +273,9 @@ static bool drop_unused_regexes(gr_cgroup_t *cg)
     return changed;
 }
 
-static bool update_regexes(gr_gcoord_t *c, gr_cgroup_t *cg, const gr_gcg_meta_t *meta)
+#define update_regexes gr_cg_update_regexes
+
+bool gr_cg_update_regexes(gr_gcoord_t *c, gr_cgroup_t *cg, const gr_gcg_meta_t *meta)
 {
     for (gr_cmember_t *m = cg->members; m; m = m->next)
         if (m->regex && !gr_cg_regex_find(cg, m->regex) && !gr_cg_regex_add(cg, m->regex))
@@ -301,7 +311,9 @@ static bool update_regexes(gr_gcoord_t *c, gr_cgroup_t *cg, const gr_gcg_meta_t 
 }
 
 /* The epoch of the member other than `self` holding (tid, p), or -1. */
-static int32_t partition_epoch(const gr_cgroup_t *cg, const gr_cmember_t *self, const gr_uuid_t *tid, int32_t p)
+#define partition_epoch gr_cg_partition_epoch
+
+int32_t gr_cg_partition_epoch(const gr_cgroup_t *cg, const gr_cmember_t *self, const gr_uuid_t *tid, int32_t p)
 {
     for (gr_cmember_t *m = cg->members; m; m = m->next)
         if (m != self && (tpset_has(&m->assigned, tid, p) || tpset_has(&m->revoking, tid, p)))
@@ -367,10 +379,19 @@ void gr_cg_sync_view(gr_cgroup_t *cg)
 static void session_timer_fn(gr_gcoord_t *c, gr_gtimer_t *t);
 static void rebalance_timer_fn(gr_gcoord_t *c, gr_gtimer_t *t);
 
-static void member_free(gr_gcoord_t *c, gr_cmember_t *m)
+#define member_free gr_cg_member_free
+
+void gr_cg_member_free(gr_gcoord_t *c, gr_cmember_t *m)
 {
     gr_gc_timer_cancel(c, &m->session);
     gr_gc_timer_cancel(c, &m->rebalance);
+    gr_gc_timer_cancel(c, &m->join_timer);
+    gr_gc_timer_cancel(c, &m->sync_timer);
+    for (int32_t i = 0; i < m->nprotos; i++) {
+        free(m->protos[i].name);
+        free(m->protos[i].meta);
+    }
+    free(m->protos);
     free(m->id);
     free(m->instance_id);
     free(m->rack_id);
@@ -387,22 +408,24 @@ static void member_free(gr_gcoord_t *c, gr_cmember_t *m)
     free(m);
 }
 
-static void member_remove(gr_gcoord_t *c, gr_cgroup_t *cg, gr_cmember_t *m, const char *why)
+void gr_cg_member_unlink(gr_gcoord_t *c, gr_cgroup_t *cg, gr_cmember_t *m)
 {
-    gr_log(GR_LOG_INFO, "group", "consumer group %s: member %s %s; group epoch %d -> %d", cg->grp->id, m->id, why,
-           cg->group_epoch, cg->group_epoch + 1);
     for (gr_cmember_t **pp = &cg->members; *pp; pp = &(*pp)->next)
         if (*pp == m) {
             *pp = m->next;
+            cg->nmembers--;
             break;
         }
-    cg->nmembers--;
-    cg->group_epoch++;
-    cg->dirty_epoch = true;
     gr_cg_note_removed(cg, m->id);
     member_free(c, m);
-    drop_unused_regexes(cg);
-    sync_classic_view(cg);
+}
+
+/* Kafka's consumerGroupFenceMember: the member goes (the group may become
+ * a classic group then, see gr_cg_fence). */
+static void member_remove(gr_gcoord_t *c, gr_cgroup_t *cg, gr_cmember_t *m, const char *why)
+{
+    gr_cmember_t *one[1] = {m};
+    gr_cg_fence(c, cg->grp, one, 1, why);
 }
 
 void gr_cg_member_drop(gr_gcoord_t *c, gr_cgroup_t *cg, gr_cmember_t *m)
@@ -426,6 +449,8 @@ gr_cmember_t *gr_cg_member_add(gr_cgroup_t *cg, gr_str_t id)
     m->state = CM_STABLE;
     gr_gc_timer_init(&m->session, session_timer_fn);
     gr_gc_timer_init(&m->rebalance, rebalance_timer_fn);
+    gr_gc_timer_init(&m->join_timer, gr_cg_classic_join_timeout);
+    gr_gc_timer_init(&m->sync_timer, gr_cg_classic_sync_timeout);
     gr_cmember_t **tail = &cg->members;
     while (*tail)
         tail = &(*tail)->next;
@@ -437,8 +462,8 @@ gr_cmember_t *gr_cg_member_add(gr_cgroup_t *cg, gr_str_t id)
 void gr_cg_start_timers(gr_gcoord_t *c, gr_cgroup_t *cg)
 {
     for (gr_cmember_t *m = cg->members; m; m = m->next) {
-        gr_gc_timer_arm(c, &m->session, c->cfg.consumer_session_timeout_ms);
-        if (m->state == CM_UNREVOKED) {
+        gr_gc_timer_arm(c, &m->session, m->classic ? m->classic_session_ms : c->cfg.consumer_session_timeout_ms);
+        if (m->state == CM_UNREVOKED && !m->classic) {
             m->rebalance_epoch = m->epoch;
             gr_gc_timer_arm(c, &m->rebalance, m->rebalance_timeout_ms);
         }
@@ -463,7 +488,9 @@ static void rebalance_timer_fn(gr_gcoord_t *c, gr_gtimer_t *t)
     }
 }
 
-static void new_member_id(char out[23])
+#define new_member_id gr_cg_new_member_id
+
+void gr_cg_new_member_id(char out[23])
 {
     gr_uuid_t u;
     gr_uuid_random(&u);
@@ -503,7 +530,9 @@ static int topic_name_cmp(const void *a, const void *b)
 /* FNV-1a over the subscribed topics (name, id, partition count, in name
  * order); 0 for none. Kafka 4.1 stores a hash of its own making (XXH3 of
  * more fields) in the same place: both only compare with themselves. */
-static int64_t topics_hash(const gr_cgroup_t *cg)
+#define topics_hash gr_cg_topics_hash
+
+int64_t gr_cg_topics_hash(const gr_cgroup_t *cg)
 {
     if (cg->ntopics == 0)
         return 0;
@@ -526,7 +555,9 @@ static int64_t topics_hash(const gr_cgroup_t *cg)
 /* Re-reads the subscribed topics from the metadata image; true when they
  * differ from those of the last group epoch (a topic created, deleted,
  * recreated or with more partitions). */
-static bool refresh_topics(gr_cgroup_t *cg, const gr_gcg_meta_t *meta)
+#define refresh_topics gr_cg_refresh_topics
+
+bool gr_cg_refresh_topics(gr_cgroup_t *cg, const gr_gcg_meta_t *meta)
 {
     /* The classic view's list: every name subscribed, directly or by a
      * regular expression. */
@@ -574,7 +605,17 @@ static const char *group_assignor(gr_gcoord_t *c, gr_cgroup_t *cg)
     return best ? best : c->cfg.consumer_assignor;
 }
 
-static void compute_target(gr_gcoord_t *c, gr_cgroup_t *cg)
+void gr_cg_bump_epoch(gr_cgroup_t *cg)
+{
+    cg->group_epoch++;
+    cg->metadata_hash = topics_hash(cg);
+    cg->dirty_epoch = true;
+    gr_cg_sync_view(cg);
+}
+
+#define compute_target gr_cg_compute_target
+
+void gr_cg_compute_target(gr_gcoord_t *c, gr_cgroup_t *cg)
 {
     const char *name = group_assignor(c, cg);
     int32_t nt = cg->ntopics, nm = cg->nmembers;
@@ -685,7 +726,7 @@ static void compute_next(gr_cgroup_t *cg, gr_cmember_t *m, const tpset_t *owned)
     m->epoch = cg->assignment_epoch;
 }
 
-static void reconcile(gr_cgroup_t *cg, gr_cmember_t *m, const tpset_t *owned)
+static void reconcile_state(gr_cgroup_t *cg, gr_cmember_t *m, const tpset_t *owned)
 {
     switch (m->state) {
     case CM_STABLE:
@@ -700,6 +741,21 @@ static void reconcile(gr_cgroup_t *cg, gr_cmember_t *m, const tpset_t *owned)
         compute_next(cg, m, owned);
         break;
     }
+}
+
+void gr_cg_reconcile(gr_cgroup_t *cg, gr_cmember_t *m, const tpset_t *owned)
+{
+    tpset_t assigned = {0}, revoking = {0};
+    if (gr_cg_tpset_copy(&assigned, &m->assigned) != 0 || gr_cg_tpset_copy(&revoking, &m->revoking) != 0)
+        abort();
+    int32_t epoch = m->epoch, prev = m->prev_epoch;
+    int state = m->state;
+    reconcile_state(cg, m, owned);
+    if (m->epoch != epoch || m->prev_epoch != prev || m->state != state || !tpset_eq(&assigned, &m->assigned) ||
+        !tpset_eq(&revoking, &m->revoking))
+        m->dirty |= CM_DIRTY_CURRENT;
+    tpset_free(&assigned);
+    tpset_free(&revoking);
 }
 
 /* ---- ConsumerGroupHeartbeat ---- */
@@ -905,20 +961,15 @@ static bool regex_invalid(const gr_ConsumerGroupHeartbeatRequest *rq, hb_t *h)
     return false;
 }
 
-/* Replaces *field with a copy of v (len -1: NULL) when it differs; true
- * when it did. */
-static bool set_str(char **field, gr_str_t v)
+#define set_str gr_cg_set_str
+
+bool gr_cg_set_str(char **field, gr_str_t v)
 {
     if (gr_gc_str_is(*field, v))
         return false;
     free(*field);
     *field = v.len >= 0 ? gr_gc_strdup(v) : NULL;
     return true;
-}
-
-static bool tpset_same(const tpset_t *a, const tpset_t *b)
-{
-    return tpset_eq(a, b);
 }
 
 /* The heartbeat's work; returns the group it touched (whose records are
@@ -953,11 +1004,30 @@ static gr_group_t *heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_Co
             return NULL;
         }
     }
+    if (!g->cg && join && g->state != GR_GSTATE_EMPTY) {
+        /* Online upgrade: the classic group's members become classic
+         * members of the consumer group, which the new member joins. */
+        gr_ConsumerGroupHeartbeatResponse rx;
+        gr_ConsumerGroupHeartbeatResponse_init(&rx);
+        hb_t rh = {&rx, a};
+        bool bad_regex = regex_invalid(rq, &rh);
+        char msg[400];
+        int16_t uerr = gr_cg_upgrade(c, g, rq, meta, !bad_regex, msg, sizeof msg);
+        if (uerr) {
+            if (msg[0])
+                hb_error(h, uerr, "%s", msg);
+            else
+                hb_error(h, uerr, NULL);
+            return NULL;
+        }
+        if (bad_regex) {
+            out->ErrorCode = rx.ErrorCode;
+            out->ErrorMessage = rx.ErrorMessage;
+            return NULL;
+        }
+    }
     if (!g->cg) {
-        /* A classic group becomes a consumer group only while it has no
-         * members (its committed offsets stay): mixing both protocols in
-         * one group is refused, as Kafka does with migration disabled. */
-        if (g->nmembers > 0 || g->npending > 0) {
+        if (g->state != GR_GSTATE_EMPTY) {
             hb_error(h, GR_KERR_GROUP_ID_NOT_FOUND, "Group %s is not a consumer group.", g->id);
             return NULL;
         }
@@ -970,6 +1040,9 @@ static gr_group_t *heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_Co
             return NULL;
         }
         bool had_record = g->persisted && g->protocol_type;
+        /* Members that got an id but never joined (Kafka drops the empty
+         * classic group with them). */
+        gr_gc_clear_members(c, g);
         if (!gr_cg_new(g)) {
             hb_error(h, GR_KERR_UNKNOWN_SERVER_ERROR, NULL);
             return NULL;
@@ -983,7 +1056,9 @@ static gr_group_t *heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_Co
     gr_cmember_t *m = NULL;
     if (join) {
         gr_cmember_t *sm = static_find(cg, rq->InstanceId);
-        if (sm && sm->epoch != LEAVE_STATIC_EPOCH && !gr_gc_str_is(sm->id, rq->MemberId)) {
+        /* A classic static member is replaced at once (Kafka checks that the
+         * instance id was released only between consumer-protocol members). */
+        if (sm && !sm->classic && sm->epoch != LEAVE_STATIC_EPOCH && !gr_gc_str_is(sm->id, rq->MemberId)) {
             hb_error(h, GR_KERR_UNRELEASED_INSTANCE_ID, "Static member %s with instance id %.*s is not released yet.",
                      sm->id, (int)rq->InstanceId.len, rq->InstanceId.ptr);
             return g;
@@ -1064,6 +1139,21 @@ static gr_group_t *heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_Co
         if (regex_invalid(rq, h))
             return g;
     }
+    /* A member that spoke the classic protocol and heartbeats now speaks the
+     * consumer protocol (Kafka clears its ClassicMemberMetadata). */
+    if (m->classic) {
+        m->classic = false;
+        for (int32_t i = 0; i < m->nprotos; i++) {
+            free(m->protos[i].name);
+            free(m->protos[i].meta);
+        }
+        free(m->protos);
+        m->protos = NULL;
+        m->nprotos = 0;
+        gr_gc_timer_cancel(c, &m->join_timer);
+        gr_gc_timer_cancel(c, &m->sync_timer);
+        m->dirty |= CM_DIRTY_META;
+    }
     /* What the member tells about itself. */
     if (rq->RebalanceTimeoutMs != -1 && m->rebalance_timeout_ms != rq->RebalanceTimeoutMs) {
         m->rebalance_timeout_ms = rq->RebalanceTimeoutMs;
@@ -1095,12 +1185,8 @@ static gr_group_t *heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_Co
         bump = true;
     if (refresh_topics(cg, meta))
         bump = true;
-    if (bump) {
-        cg->group_epoch++;
-        cg->metadata_hash = topics_hash(cg);
-        cg->dirty_epoch = true;
-        sync_classic_view(cg);
-    }
+    if (bump)
+        gr_cg_bump_epoch(cg);
     if (cg->group_epoch > cg->assignment_epoch)
         compute_target(c, cg);
 
@@ -1120,17 +1206,10 @@ static gr_group_t *heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_Co
         memcpy(before.v, m->assigned.v, (size_t)m->assigned.n * sizeof *before.v);
         before.n = m->assigned.n;
     }
-    int32_t old_epoch = m->epoch, old_prev = m->prev_epoch;
+    int32_t old_epoch = m->epoch;
     int old_state = m->state;
-    tpset_t old_revoking = {0};
-    if (gr_cg_tpset_copy(&old_revoking, &m->revoking) != 0)
-        abort();
-    reconcile(cg, m, &owned);
+    gr_cg_reconcile(cg, m, &owned);
     free(owned.v);
-    if (m->epoch != old_epoch || m->prev_epoch != old_prev || m->state != old_state ||
-        !tpset_same(&before, &m->assigned) || !tpset_same(&old_revoking, &m->revoking))
-        m->dirty |= CM_DIRTY_CURRENT;
-    tpset_free(&old_revoking);
     if (m->state == CM_UNREVOKED) {
         if (old_state != CM_UNREVOKED || old_epoch != m->epoch || m->rebalance.idx < 0) {
             m->rebalance_epoch = m->epoch;
@@ -1178,10 +1257,11 @@ bool gr_gcoord_cg_heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_Con
         g = NULL;
     }
     free(old_type);
-    if (!g || !g->cg)
+    if (!g)
         return false;
     /* What changed is written before the member is answered, as Kafka
-     * answers once its records are committed. */
+     * answers once its records are committed (also when the member's
+     * leaving turned the group into a classic group: g->cg NULL). */
     bool pending = false;
     int16_t err = gr_cg_flush(c, g, done, arg, &pending);
     if (err && out->ErrorCode == 0) {
@@ -1272,7 +1352,7 @@ void gr_gcoord_cg_describe(gr_gcoord_t *c, gr_str_t group_id, const gr_gcg_meta_
         dm->ClientId = astr(a, m->client_id ? m->client_id : "");
         dm->ClientHost = astr(a, m->client_host ? m->client_host : "");
         dm->SubscribedTopicRegex = astr(a, m->regex ? m->regex : ""); /* "": none, as Kafka sends it */
-        dm->MemberType = 1; /* a consumer-protocol member (ConsumerGroupDescribe v1) */
+        dm->MemberType = m->classic ? 0 : 1; /* ConsumerGroupDescribe v1: 0 classic, 1 consumer protocol */
         dm->SubscribedTopicNames = gr_arena_calloc(a, (size_t)m->ntopics + 1, sizeof *dm->SubscribedTopicNames);
         if (dm->SubscribedTopicNames)
             for (int32_t i = 0; i < m->ntopics; i++)
@@ -1284,15 +1364,19 @@ void gr_gcoord_cg_describe(gr_gcoord_t *c, gr_str_t group_id, const gr_gcg_meta_
 
 /* ---- what the classic code asks of consumer groups ---- */
 
+void gr_gcoord_set_meta(gr_gcoord_t *c, const gr_gcg_meta_t *meta)
+{
+    c->meta = *meta;
+}
+
 int16_t gr_gcoord_cg_classic_join(gr_gcoord_t *c, gr_str_t group_id)
 {
     gr_group_t *g = gr_gc_group_find(c, group_id);
-    if (!g || !g->cg)
+    if (!g || !g->cg || g->cg->nmembers > 0)
         return 0;
-    if (g->cg->nmembers > 0)
-        return GR_KERR_INCONSISTENT_GROUP_PROTOCOL;
     /* An empty consumer group becomes a classic group again; its committed
      * offsets stay. Kafka deletes the consumer group's records. */
+    gr_cg_flush(c, g, NULL, NULL, NULL);
     gr_grecs_t r = {0};
     gr_cg_tombstones(g, &r);
     int16_t err = gr_gc_append_recs(c, g, &r, NULL, NULL);
@@ -1327,10 +1411,12 @@ int16_t gr_cg_validate_commit(gr_group_t *g, gr_str_t member_id, int32_t epoch, 
     gr_cmember_t *m = member_find(cg, member_id);
     if (!m)
         return GR_KERR_UNKNOWN_MEMBER_ID;
-    if (api_version < 9)
+    /* Classic members commit with any version, their member epoch being
+     * their generation (Kafka's ConsumerGroup.validateOffsetCommit). */
+    if (!m->classic && api_version < 9)
         return GR_KERR_UNSUPPORTED_VERSION;
     if (epoch != m->epoch)
-        return GR_KERR_STALE_MEMBER_EPOCH;
+        return m->classic ? GR_KERR_ILLEGAL_GENERATION : GR_KERR_STALE_MEMBER_EPOCH;
     return 0;
 }
 
@@ -1342,7 +1428,7 @@ int16_t gr_cg_validate_fetch(gr_group_t *g, gr_str_t member_id, int32_t epoch)
     if (!m)
         return GR_KERR_UNKNOWN_MEMBER_ID;
     if (epoch != m->epoch)
-        return GR_KERR_STALE_MEMBER_EPOCH;
+        return m->classic ? GR_KERR_ILLEGAL_GENERATION : GR_KERR_STALE_MEMBER_EPOCH;
     return 0;
 }
 

@@ -4,8 +4,15 @@
  * reassignment, as Apache Kafka's GroupMetadataManager runs them.
  *
  * A consumer group is a gr_group_t of the coordinator's table with a
- * gr_cgroup_t attached (g->cg); classic members and consumer-protocol
- * members are never in one group. The group's epoch, members,
+ * gr_cgroup_t attached (g->cg). Members that speak the classic protocol
+ * (JoinGroup, SyncGroup, Heartbeat, LeaveGroup) may be in it next to
+ * consumer-protocol members, as Kafka 4's online migration has it
+ * (group.consumer.migration.policy, cg_migrate.c and cg_classic.c): a
+ * non-empty classic group using the consumer protocol type becomes a
+ * consumer group when a ConsumerGroupHeartbeat member joins it (upgrade),
+ * a classic member may always join a non-empty consumer group, and a
+ * consumer group whose last consumer-protocol member leaves becomes a
+ * classic group again and rebalances (downgrade). The group's epoch, members,
  * subscriptions, target and current assignments are written to
  * __consumer_offsets as Kafka's ConsumerGroup* records (cg_records.c) and
  * replayed when the broker starts, so a group survives a restart with its
@@ -44,12 +51,15 @@ bool gr_gcoord_cg_heartbeat(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_Con
 void gr_gcoord_cg_describe(gr_gcoord_t *c, gr_str_t group_id, const gr_gcg_meta_t *meta, gr_arena_t *a,
                            gr_ConsumerGroupDescribeResponse_DescribedGroup *out);
 
-/* A classic JoinGroup for group_id: 0 when it may go on (an empty
- * consumer group is turned back into a classic one), or
- * INCONSISTENT_GROUP_PROTOCOL while the group has consumer-protocol
- * members (Kafka 4 would let the classic member join the consumer group:
- * online migration is not implemented here). */
+/* A classic JoinGroup for group_id, before the classic code runs: an
+ * empty consumer group is turned back into a classic one (its offsets
+ * stay). 0, or the error of writing the consumer group's tombstones. A
+ * non-empty consumer group takes the JoinGroup itself (gr_gcoord_join). */
 int16_t gr_gcoord_cg_classic_join(gr_gcoord_t *c, gr_str_t group_id);
+
+/* The image the coordinator reads topics from for the requests that do
+ * not bring it (classic members of consumer groups, timers); copied. */
+void gr_gcoord_set_meta(gr_gcoord_t *c, const gr_gcg_meta_t *meta);
 
 /* "Empty", "Assigning", "Reconciling", "Stable" of a consumer group, NULL
  * for a classic one. */

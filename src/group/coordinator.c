@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void gr_gcoord_config_default(gr_gcoord_config_t *cfg)
 {
@@ -28,6 +29,24 @@ void gr_gcoord_config_default(gr_gcoord_config_t *cfg)
     cfg->consumer_max_size = INT32_MAX;
     snprintf(cfg->consumer_assignor, sizeof cfg->consumer_assignor, "uniform");
     snprintf(cfg->consumer_assignors_list, sizeof cfg->consumer_assignors_list, "uniform, range");
+    cfg->migration_policy = GR_GMIGRATE_UPGRADE | GR_GMIGRATE_DOWNGRADE;
+}
+
+int gr_gcoord_migration_policy(const char *name)
+{
+    static const struct {
+        const char *name;
+        int         bits;
+    } policies[] = {
+        {"disabled", 0},
+        {"upgrade", GR_GMIGRATE_UPGRADE},
+        {"downgrade", GR_GMIGRATE_DOWNGRADE},
+        {"bidirectional", GR_GMIGRATE_UPGRADE | GR_GMIGRATE_DOWNGRADE},
+    };
+    for (size_t i = 0; name && i < sizeof policies / sizeof policies[0]; i++)
+        if (strcasecmp(name, policies[i].name) == 0)
+            return policies[i].bits;
+    return -1;
 }
 
 /* Coordinator state cannot be left half-built, and a broker that cannot
@@ -255,7 +274,9 @@ gr_group_t *gr_gc_group_create(gr_gcoord_t *c, gr_str_t id)
     return g;
 }
 
-static void group_clear_members(gr_gcoord_t *c, gr_group_t *g)
+#define group_clear_members gr_gc_clear_members
+
+void gr_gc_clear_members(gr_gcoord_t *c, gr_group_t *g)
 {
     while (g->members) {
         gr_gmember_t *m = g->members;
@@ -306,6 +327,7 @@ void gr_gc_group_free(gr_gcoord_t *c, gr_group_t *g)
     group_clear_subscribed(g);
     gr_cg_free(c, g);
     gr_go_free_all(g);
+    gr_grecs_free(&g->pend);
     free(g->protocol_type);
     free(g->protocol_name);
     free(g->id);
@@ -689,7 +711,7 @@ int16_t gr_gc_append_error(int16_t err)
     }
 }
 
-int16_t gr_gc_write_group(gr_gcoord_t *c, gr_group_t *g)
+void gr_gc_group_record(gr_group_t *g, gr_grecs_t *r)
 {
     gr_grec_group_t v;
     memset(&v, 0, sizeof v);
@@ -699,8 +721,10 @@ int16_t gr_gc_write_group(gr_gcoord_t *c, gr_group_t *g)
     v.leader = gr_str(g->leader ? g->leader->id : NULL);
     v.state_ts = g->state_ts;
     gr_grec_member_t *ms = calloc((size_t)g->nmembers + 1, sizeof *ms);
-    if (!ms)
-        return GR_KERR_UNKNOWN_SERVER_ERROR;
+    if (!ms) {
+        r->oom = true;
+        return;
+    }
     int32_t i = 0;
     for (gr_gmember_t *m = g->members; m; m = m->next, i++) {
         ms[i].member_id = gr_str(m->id);
@@ -717,15 +741,21 @@ int16_t gr_gc_write_group(gr_gcoord_t *c, gr_group_t *g)
     }
     v.members = ms;
     v.nmembers = g->nmembers;
-    gr_buf_t key, value;
-    gr_buf_init(&key);
-    gr_buf_init(&value);
-    gr_grec_group_key(&key, gr_str(g->id));
-    gr_grec_group_value(&value, &v);
-    int16_t err = gr_gc_append(c, g, &key, &value, 1, NULL, NULL);
-    gr_buf_free(&key);
-    gr_buf_free(&value);
+    gr_buf_t *key, *value;
+    gr_grecs_add(r, &key, &value);
+    gr_grec_group_key(key, gr_str(g->id));
+    gr_grec_group_value(value, &v);
     free(ms);
+}
+
+int16_t gr_gc_write_group(gr_gcoord_t *c, gr_group_t *g)
+{
+    /* Records a conversion left behind go first. */
+    gr_grecs_t r = g->pend;
+    memset(&g->pend, 0, sizeof g->pend);
+    gr_gc_group_record(g, &r);
+    int16_t err = gr_gc_append_recs(c, g, &r, NULL, NULL);
+    gr_grecs_free(&r);
     if (err)
         gr_log(GR_LOG_WARN, "group", "cannot write the metadata of group %s: %s", g->id, gr_kerr_name(err));
     return err;

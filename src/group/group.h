@@ -50,7 +50,19 @@ typedef struct gr_gcoord_config_s {
     int32_t consumer_max_size;              /* group.consumer.max.size */
     char    consumer_assignor[32];          /* the first of group.consumer.assignors */
     char    consumer_assignors_list[128];   /* group.consumer.assignors, for messages */
+    /* group.consumer.migration.policy: GR_GMIGRATE_* bits (both: Kafka's
+     * default "bidirectional"). */
+    int     migration_policy;
 } gr_gcoord_config_t;
+
+enum {
+    GR_GMIGRATE_UPGRADE = 1,   /* a non-empty classic group may become a consumer group */
+    GR_GMIGRATE_DOWNGRADE = 2, /* and a consumer group of classic members a classic group */
+};
+
+/* The GR_GMIGRATE_* bits of a group.consumer.migration.policy value
+ * (disabled, upgrade, downgrade, bidirectional; any case); -1 for another. */
+int gr_gcoord_migration_policy(const char *name);
 
 /* Kafka's defaults (offsets.topic.num.partitions 50 and so on). */
 void gr_gcoord_config_default(gr_gcoord_config_t *cfg);

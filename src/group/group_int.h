@@ -6,6 +6,7 @@
 #ifndef GR_GROUP_GROUP_INT_H
 #define GR_GROUP_GROUP_INT_H
 
+#include "group/consumer_group.h"
 #include "group/group.h"
 
 #include <stdbool.h>
@@ -95,6 +96,16 @@ typedef struct gr_gtopic_s {
     struct gr_gtopic_s *next;
 } gr_gtopic_t;
 
+/* Records for one append, built before it. An allocation failure while
+ * adding marks the set (oom) and hands out scratch buffers, so builders
+ * need no error paths; gr_gc_append_recs then refuses to write it. */
+typedef struct gr_grecs_s {
+    gr_buf_t *keys, *values;
+    int       n, cap;
+    bool      oom;
+    gr_buf_t  spare_key, spare_value;
+} gr_grecs_t;
+
 enum { GR_GJOIN_TIMER_NONE, GR_GJOIN_TIMER_INITIAL, GR_GJOIN_TIMER_NORMAL };
 
 typedef struct gr_group_s {
@@ -135,6 +146,9 @@ typedef struct gr_group_s {
     bool         persisted;
     /* A KIP-848 consumer group (consumer_group.c), NULL: classic. */
     struct gr_cgroup_s *cg;
+    /* Records of a conversion between the two kinds of group (cg_migrate.c),
+     * written ahead of the group's next records (gr_cg_flush). */
+    gr_grecs_t   pend;
     struct gr_group_s *hnext;
 } gr_group_t;
 
@@ -153,6 +167,9 @@ struct gr_gcoord_s {
     int64_t            armed; /* deadline last reported to ops.arm_timer */
     gr_gtimer_t        expire_timer;
     bool               shut;
+    /* The metadata image as consumer groups read it (topic names and ids);
+     * meta.topic NULL until gr_gcoord_set_meta. */
+    gr_gcg_meta_t      meta;
 };
 
 /* ---- coordinator.c ---- */
@@ -171,15 +188,6 @@ void gr_gc_group_free(gr_gcoord_t *c, gr_group_t *g);
 const char *gr_gc_state_name(gr_gstate_t s);
 void gr_gc_transition(gr_group_t *g, gr_gstate_t s);
 
-/* Records for one append, built before it. An allocation failure while
- * adding marks the set (oom) and hands out scratch buffers, so builders
- * need no error paths; gr_gc_append_recs then refuses to write it. */
-typedef struct gr_grecs_s {
-    gr_buf_t *keys, *values;
-    int       n, cap;
-    bool      oom;
-    gr_buf_t  spare_key, spare_value;
-} gr_grecs_t;
 
 /* Adds a record: its key and value buffers. A value left empty (data
  * NULL) is a tombstone. */
@@ -195,6 +203,11 @@ int16_t gr_gc_append_error(int16_t err);
 /* Encodes g's GroupMetadataValue (members' metadata for the selected
  * protocol and their current assignments) and appends it. Kafka error. */
 int16_t gr_gc_write_group(gr_gcoord_t *c, gr_group_t *g);
+/* Adds g's GroupMetadata record to r. */
+void gr_gc_group_record(gr_group_t *g, gr_grecs_t *r);
+/* Removes every member and pending member of a classic group (parked
+ * requests answered NOT_COORDINATOR) and its protocol counts. */
+void gr_gc_clear_members(gr_gcoord_t *c, gr_group_t *g);
 /* Appends records for g's partition; marks g persisted on success. */
 int16_t gr_gc_append(gr_gcoord_t *c, gr_group_t *g, gr_buf_t *keys, gr_buf_t *values, int n,
                      gr_gcoord_done_fn done, void *arg);
@@ -217,6 +230,13 @@ const gr_gproto_t *gr_gm_proto(const gr_gmember_t *m, const char *name);
 void gr_gm_loaded(gr_gcoord_t *c, gr_group_t *g);
 /* Answers a member's parked requests with err (join and sync). */
 void gr_gm_fail_parked(gr_gmember_t *m, int16_t err);
+/* Kafka's selectProtocol over the group's members. */
+const char *gr_gm_select_protocol(gr_group_t *g);
+/* Appends m (built by the caller, not yet in any list) to g's members:
+ * protocol counts, leader if none, its session timer. */
+void gr_gm_adopt(gr_gcoord_t *c, gr_group_t *g, gr_gmember_t *m);
+/* Kafka's prepareRebalance. */
+void gr_gm_prepare_rebalance(gr_gcoord_t *c, gr_group_t *g, const char *reason);
 void gr_gm_heartbeat_member(gr_gcoord_t *c, gr_group_t *g, gr_gmember_t *m);
 int16_t gr_gm_validate_member(gr_group_t *g, gr_str_t member_id, gr_str_t instance_id);
 

@@ -248,11 +248,17 @@ int gr_group_service_start(gr_broker_t *b)
         }
         cfg.consumer_assignors_list[n] = 0;
     }
+    int policy = gr_gcoord_migration_policy(bc->group_consumer_migration_policy);
+    if (policy >= 0)
+        cfg.migration_policy = policy;
     gr_gcoord_ops_t ops = {s, svc_mono, svc_wall, svc_append, svc_arm};
     b->groups = s;
     s->coord = gr_gcoord_new(&cfg, &ops);
     if (!s->coord)
         return GR_ENOMEM;
+    gr_gcg_meta_t meta;
+    gr_group_meta(b, &meta);
+    gr_gcoord_set_meta(s->coord, &meta);
     load_all(s);
     return 0;
 }

@@ -24,6 +24,7 @@
  *   the old one (FENCED_INSTANCE_ID), without a rebalance when nothing
  *   changed. */
 #include "group/group_int.h"
+#include "group/consumer_group_int.h"
 #include "base/log.h"
 #include "group/group_records.h"
 #include "protocol/errors.h"
@@ -198,7 +199,9 @@ static bool supports_protocols(const gr_group_t *g, const gr_JoinGroupRequest *r
 
 /* Kafka's selectProtocol: among the protocols every member supports, each
  * member votes for the first it lists; the most votes win. */
-static const char *select_protocol(gr_group_t *g)
+#define select_protocol gr_gm_select_protocol
+
+const char *gr_gm_select_protocol(gr_group_t *g)
 {
     int32_t ncand = 0;
     for (gr_gproto_count_t *pc = g->proto_counts; pc; pc = pc->next)
@@ -781,6 +784,27 @@ static void pending_timer_fn(gr_gcoord_t *c, gr_gtimer_t *t)
         maybe_complete_join_phase(c, g);
 }
 
+void gr_gm_prepare_rebalance(gr_gcoord_t *c, gr_group_t *g, const char *reason)
+{
+    prepare_rebalance(c, g, reason);
+}
+
+void gr_gm_adopt(gr_gcoord_t *c, gr_group_t *g, gr_gmember_t *m)
+{
+    m->grp = g;
+    gr_gc_timer_init(&m->hb, hb_timer_fn);
+    gr_gmember_t **tail = &g->members;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = m;
+    m->next = NULL;
+    g->nmembers++;
+    gr_gm_protos_add(g, m, 1);
+    if (!g->leader)
+        g->leader = m;
+    schedule_heartbeat(c, m, m->session_timeout_ms);
+}
+
 void gr_gm_loaded(gr_gcoord_t *c, gr_group_t *g)
 {
     for (gr_gmember_t *m = g->members; m; m = m->next) {
@@ -1063,6 +1087,19 @@ void gr_gcoord_join(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_JoinGroupRe
     join_ctx_t x = {c, cl, rq, cl->api_version == 0 ? rq->SessionTimeoutMs : rq->RebalanceTimeoutMs, fn, arg};
     bool unknown = rq->MemberId.len <= 0;
     gr_group_t *g = gr_gc_group_find(c, rq->GroupId);
+    if (g && g->cg && g->cg->nmembers > 0) {
+        /* A classic member joins a consumer group (Kafka's
+         * classicGroupJoinToConsumerGroup, whatever the migration policy). */
+        gr_cg_classic_join(c, g, cl, rq, x.rebalance_ms, fn, arg);
+        return;
+    }
+    if (g && g->cg) {
+        err = gr_gcoord_cg_classic_join(c, rq->GroupId);
+        if (err) {
+            join_error(fn, arg, err, rq->MemberId);
+            return;
+        }
+    }
     if (!g) {
         if (!unknown) {
             join_error(fn, arg, GR_KERR_UNKNOWN_MEMBER_ID, rq->MemberId);
@@ -1114,8 +1151,12 @@ void gr_gcoord_sync(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_SyncGroupRe
         return;
     }
     gr_group_t *g = gr_gc_group_find(c, rq->GroupId);
-    if (!g) {
+    if (!g || (g->cg && g->cg->nmembers == 0)) {
         sync_error(fn, arg, GR_KERR_UNKNOWN_MEMBER_ID);
+        return;
+    }
+    if (g->cg) {
+        gr_cg_classic_sync(c, g, rq, fn, arg);
         return;
     }
     err = gr_gm_validate_member(g, rq->MemberId, rq->GroupInstanceId);
@@ -1206,6 +1247,8 @@ int16_t gr_gcoord_heartbeat(gr_gcoord_t *c, const gr_HeartbeatRequest *rq)
     gr_group_t *g = gr_gc_group_find(c, rq->GroupId);
     if (!g)
         return GR_KERR_UNKNOWN_MEMBER_ID;
+    if (g->cg)
+        return gr_cg_classic_heartbeat(c, g, rq);
     err = gr_gm_validate_member(g, rq->MemberId, rq->GroupInstanceId);
     if (err)
         return err;
@@ -1259,6 +1302,10 @@ void gr_gcoord_leave(gr_gcoord_t *c, const gr_LeaveGroupRequest *rq, gr_arena_t 
     }
     resp->Members_count = n;
     gr_group_t *g = gr_gc_group_find(c, rq->GroupId);
+    if (g && g->cg) {
+        gr_cg_classic_leave(c, g, rq, resp);
+        return;
+    }
     int valid = 0;
     for (int32_t i = 0; i < n; i++) {
         const gr_LeaveGroupRequest_MemberIdentity *mi = &rq->Members[i];

@@ -241,6 +241,7 @@ typedef struct gr_config_s {
     int32_t     group_consumer_max_heartbeat_interval_ms;
     int32_t     group_consumer_max_size;
     const char *group_consumer_assignors;
+    const char *group_consumer_migration_policy;
 
     /* transactions and producer ids */
     int32_t     transaction_state_log_num_partitions;

@@ -25,6 +25,7 @@ int gr_config_chk_host_counts(const gr_config_def_t *d, const char *v, char *err
 int gr_config_chk_gzip_level(const gr_config_def_t *d, const char *v, char *err, size_t errlen);
 int gr_config_chk_throttled(const gr_config_def_t *d, const char *v, char *err, size_t errlen);
 int gr_config_chk_false(const gr_config_def_t *d, const char *v, char *err, size_t errlen);
+int gr_config_chk_migration_policy(const gr_config_def_t *d, const char *v, char *err, size_t errlen);
 
 /* Parses and validates raw for key d; on success *out is a new canonical
  * string (caller frees). Errors: GR_EINVAL with a message, GR_ENOMEM. */

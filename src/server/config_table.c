@@ -498,6 +498,13 @@ const gr_config_def_t gr_config_broker_table[] = {
     { .name = "group.consumer.assignors", .type = GR_CONFIG_LIST, .def = "uniform,range",
       .update = GR_CONFIG_READ_ONLY, .field = FB(group_consumer_assignors),
       .doc = "Server-side assignors for consumer-protocol groups; the first is the default." },
+    { .name = "group.consumer.migration.policy", .type = GR_CONFIG_STRING, .def = "bidirectional",
+      .check = gr_config_chk_migration_policy,
+      .valid_doc = "(case insensitive) [DISABLED, DOWNGRADE, UPGRADE, BIDIRECTIONAL]",
+      .update = GR_CONFIG_READ_ONLY, .field = FB(group_consumer_migration_policy),
+      .doc = "Which online conversions of non-empty groups are allowed: upgrade (a classic group becomes a "
+             "consumer group when a consumer-protocol member joins), downgrade (back, when the last "
+             "consumer-protocol member leaves), bidirectional or disabled. Empty groups always convert." },
     { .name = "share.coordinator.state.topic.replication.factor", .type = GR_CONFIG_SHORT,
       .def = "3", .min = 1LL, .flags = GR_CONFIG_F_MIN, .update = GR_CONFIG_READ_ONLY,
       .doc = "Replication factor of the share-group state topic (share groups are not implemented by Gregor)." },

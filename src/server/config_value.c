@@ -650,3 +650,15 @@ int gr_config_chk_false(const gr_config_def_t *d, const char *v, char *err, size
     }
     return GR_EINVAL;
 }
+
+/* Kafka's ConfigDef.CaseInsensitiveValidString of the ConsumerGroupMigrationPolicy
+ * names; the value is kept as written. */
+int gr_config_chk_migration_policy(const gr_config_def_t *d, const char *v, char *err, size_t errlen)
+{
+    static const char *const names[] = {"disabled", "downgrade", "upgrade", "bidirectional"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcasecmp(v, names[i]) == 0)
+            return 0;
+    return invalid(d, v, err, errlen,
+                   "String must be one of (case insensitive): DISABLED, DOWNGRADE, UPGRADE, BIDIRECTIONAL");
+}
