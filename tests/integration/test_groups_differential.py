@@ -574,3 +574,412 @@ def test_old_versions(pair, request):
     group = unique_name("gdo")
     obs = {s.name: old_versions(s, topic, group) for s in pair.sides}
     compare("old versions", obs["kafka"], obs["gregor"])
+
+
+# --------------------------------------------------------------------------- online migration (KIP-848)
+#
+# A consumer-protocol member (ConsumerGroupHeartbeat) joining a live classic group turns it into a
+# consumer group whose classic members keep speaking JoinGroup / SyncGroup / Heartbeat; when the last
+# consumer-protocol member leaves, the group becomes classic again (Kafka 4's default
+# group.consumer.migration.policy=bidirectional). The assignors of the two brokers may pick other
+# partitions for the same shares, so partition sets are compared by size and disjointness.
+
+GROUP_MAX_SIZE_REACHED = 81
+
+
+def parse_assignment(b: bytes) -> tuple[int, dict, bytes | None]:
+    """ConsumerProtocolAssignment: (version, {topic: partitions}, user data)."""
+    version, n = struct.unpack_from(">hi", b, 0)
+    off, out = 6, {}
+    for _ in range(n):
+        (tl,) = struct.unpack_from(">h", b, off)
+        t = b[off + 2:off + 2 + tl].decode()
+        off += 2 + tl
+        (pn,) = struct.unpack_from(">i", b, off)
+        out[t] = sorted(struct.unpack_from(f">{pn}i", b, off + 4))
+        off += 4 + 4 * pn
+    (ul,) = struct.unpack_from(">i", b, off)
+    return version, out, (None if ul < 0 else b[off + 4:off + 4 + ul])
+
+
+def classic_pair(side, group: str, topic: str, pool, admin, parts1, parts2, assign_user_data: bytes | None = None,
+                 **kw) -> tuple[Member, Member]:
+    """Two classic members, Stable in generation 2, m1 (the leader) owning parts1, m2 parts2."""
+    m1, m2 = Member(side, group, "m1", [topic], **kw), Member(side, group, "m2", [topic], **kw)
+
+    def asg(parts):
+        a = assignment(topic, list(parts))
+        return a if assign_user_data is None else a[:-4] + struct.pack(">i", len(assign_user_data)) + assign_user_data
+    assert m1.join()["ErrorCode"] == MEMBER_ID_REQUIRED
+    assert m1.join()["ErrorCode"] == NONE
+    assert m1.sync({m1.member_id: asg(list(parts1) + list(parts2))}, protocol=m1.protocols[0])["ErrorCode"] == NONE
+    assert m2.join()["ErrorCode"] == MEMBER_ID_REQUIRED
+    f2 = pool.submit(m2.join)
+    wait_until(lambda: describe(admin, group)["GroupState"] == "PreparingRebalance", timeout=10,
+               message=f"{side.name}: PreparingRebalance")
+    r1, r2 = pool.submit(m1.join).result(timeout=30), f2.result(timeout=30)
+    assert (r1["ErrorCode"], r2["ErrorCode"], r1["Leader"]) == (NONE, NONE, m1.member_id), (r1, r2)
+    fs = pool.submit(m2.sync, protocol=m2.protocols[0])
+    r = m1.sync({m1.member_id: asg(parts1), m2.member_id: asg(parts2)}, protocol=m1.protocols[0])
+    assert r["ErrorCode"] == NONE and fs.result(timeout=30)["ErrorCode"] == NONE
+    return m1, m2
+
+
+def migration(side, topic: str, group: str) -> Obs:
+    """Upgrade by a consumer-protocol join, classic members rejoining the consumer group, a new
+    classic member, commits, then the consumer-protocol member leaving: downgrade and rebalance."""
+    from test_groups_kip848 import Side, owned, parts
+    cs = Side(side.host, side.port)
+    cs.wait_coordinator(group, [topic])
+    pool = ThreadPoolExecutor(4)
+    admin = KafkaClient(side.host, side.port, timeout=30)
+    m1 = m2 = m3 = None
+    try:
+        m1, m2 = classic_pair(side, group, topic, pool, admin, [0, 1, 2], [3, 4, 5])
+        o = Obs([m1, m2])
+        r = cs.join(group, [topic])
+        c1 = r["MemberId"]
+        o.add("upgrade join", (r["ErrorCode"], r["MemberEpoch"], parts(r)))
+        c1_state = {"epoch": r["MemberEpoch"], "owned": owned(r["Assignment"])}
+
+        def c1_beat():
+            r = cs.hb(group, MemberEpoch=c1_state["epoch"], MemberId=c1, TopicPartitions=c1_state["owned"])
+            assert r["ErrorCode"] == NONE, r
+            c1_state["epoch"] = r["MemberEpoch"]
+            if r["Assignment"] is not None:
+                c1_state["owned"] = owned(r["Assignment"])
+            return r
+
+        def members(d):
+            labels = {m1.member_id: "m1", m2.member_id: "m2", c1: "c1"}
+            if m3 is not None:
+                labels[m3.member_id] = "m3"
+            # Which member an assignor takes a partition from may differ: target sizes are
+            # compared as a multiset, current assignments (decided by reconciliation) per member.
+            return (sorted((labels.get(m["MemberId"], "?"), m["MemberType"], m["MemberEpoch"], m["ClientId"],
+                            m["SubscribedTopicNames"], m["SubscribedTopicRegex"],
+                            len([p for t in m["Assignment"]["TopicPartitions"] for p in t["Partitions"]]))
+                           for m in d["Members"]),
+                    sorted(len([p for t in m["TargetAssignment"]["TopicPartitions"] for p in t["Partitions"]])
+                           for m in d["Members"]))
+        d = cs.describe(group, version=1)
+        o.add("describe upgraded", (d["ErrorCode"], d["GroupState"], d["GroupEpoch"], d["AssignmentEpoch"],
+                                    d["AssignorName"], members(d)))
+        dg = describe(admin, group)
+        o.add("DescribeGroups upgraded", (dg["ErrorCode"], dg["GroupState"]))
+        lg = admin.send("ListGroups", 5, {"StatesFilter": [], "TypesFilter": []})
+        o.add("ListGroups upgraded", [(g["GroupState"], g["GroupType"], g["ProtocolType"]) for g in lg["Groups"]
+                                      if g["GroupId"] == group])
+        # The classic members learn of the rebalance through their heartbeats.
+        o.add("m1 heartbeat", m1.heartbeat())
+        o.add("m1 heartbeat wrong generation", m1.heartbeat(generation=7))
+        o.add("m1 heartbeat unknown member", m1.heartbeat(member_id="nobody"))
+        o.add("m1 sync before rejoining", m1.sync()["ErrorCode"])
+        o.add("c1 as a classic heartbeat", m1.heartbeat(member_id=c1, generation=c1_state["epoch"]))
+
+        def commit(version, gen, member):
+            body = {"GroupId": group, "GenerationIdOrMemberEpoch": gen, "MemberId": member,
+                    "Topics": [{"Name": topic, "Partitions": [{"PartitionIndex": 0, "CommittedOffset": 5,
+                                                                "CommittedLeaderEpoch": -1, "CommittedMetadata": ""}]}]}
+            r = admin.send("OffsetCommit", version, body)
+            return r["Topics"][0]["Partitions"][0]["ErrorCode"]
+        o.add("commit m1 generation v8", commit(8, m1.generation, m1.member_id))
+        o.add("commit m1 generation v9", commit(9, m1.generation, m1.member_id))
+        o.add("commit m1 wrong generation", commit(8, m1.generation + 1, m1.member_id))
+        o.add("commit c1 v8", commit(8, c1_state["epoch"], c1))
+        # m1 rejoins the consumer group (eager: it owns nothing now).
+        r = m1.join(version=9)
+        o.add("m1 rejoins", (r["ErrorCode"], r["GenerationId"], r["ProtocolType"], r["ProtocolName"], r["Leader"],
+                             r["Members"], r.get("SkipAssignment")))
+        o.add("m1 sync wrong protocol", m1.sync(protocol="roundrobin")["ErrorCode"])
+        o.add("m1 sync wrong generation", m1.sync(generation=m1.generation - 1)["ErrorCode"])
+        r = m1.sync()
+        v, a1, ud = parse_assignment(r["Assignment"])
+        o.add("m1 sync", (r["ErrorCode"], r["ProtocolType"], r["ProtocolName"], v, list(a1), len(a1.get(topic, [])),
+                          ud))
+        o.add("m1 heartbeat after sync", m1.heartbeat())
+        o.add("m2 heartbeat", m2.heartbeat())
+        r = c1_beat()
+        o.add("c1 heartbeat", (r["ErrorCode"], r["MemberEpoch"]))
+        r = m2.join()
+        o.add("m2 rejoins", (r["ErrorCode"], r["GenerationId"], r["Leader"]))
+        r = m2.sync()
+        v, a2, ud = parse_assignment(r["Assignment"])
+        o.add("m2 sync", (r["ErrorCode"], len(a2.get(topic, []))))
+        def c1_has_two():
+            c1_beat()
+            return len([p for t in c1_state["owned"] for p in t["Partitions"]]) == 2
+        wait_until(c1_has_two, timeout=20, interval=0.2, message=f"{side.name}: c1 with its 2 partitions")
+        mine = [p for t in c1_state["owned"] for p in t["Partitions"]]
+        o.add("partitions shared", sorted(a1[topic] + a2[topic] + mine) == list(range(6)))
+        d = cs.describe(group, version=1)
+        o.add("describe stable", (d["GroupState"], d["GroupEpoch"], d["AssignmentEpoch"], members(d)))
+        # A new classic member joins the consumer group.
+        m3 = Member(side, group, "m3", [topic])
+        o.members.append(m3)
+        r = m3.join()
+        o.add("m3 first join", (r["ErrorCode"], len(r["MemberId"])))
+        r = m3.join()
+        o.add("m3 joins", (r["ErrorCode"], r["GenerationId"], r["Leader"], r["ProtocolName"]))
+        r = m3.sync()
+        o.add("m3 sync", (r["ErrorCode"], parse_assignment(r["Assignment"])[1]))
+        o.add("connect member", Member(side, group, "x", [topic], ptype="connect").join()["ErrorCode"])
+        o.add("no common protocol", Member(side, group, "y", [topic], protocols=("roundrobin",)).join()["ErrorCode"])
+        r = m3.leave()
+        o.add("m3 leaves", (r["ErrorCode"], [(o.ids(x["MemberId"]), x["ErrorCode"]) for x in r["Members"]]))
+        r = admin.send("LeaveGroup", 3, {"GroupId": group, "Members": [{"MemberId": "nobody",
+                                                                         "GroupInstanceId": None}]})
+        o.add("leave unknown", (r["ErrorCode"], [x["ErrorCode"] for x in r["Members"]]))
+        d = cs.describe(group, version=1)
+        o.add("describe after m3", (d["GroupState"], d["GroupEpoch"], members(d)))
+        # The consumer-protocol member leaves: back to a classic group, which rebalances.
+        r = cs.hb(group, MemberEpoch=-1, MemberId=c1)
+        o.add("c1 leaves", (r["ErrorCode"], r["MemberEpoch"]))
+        d = cs.describe(group)
+        o.add("ConsumerGroupDescribe downgraded", (d["ErrorCode"], d["ErrorMessage"].replace(group, "G")))
+        dg = describe(admin, group)
+        o.add("DescribeGroups downgraded", (dg["ErrorCode"], dg["GroupState"], dg["ProtocolType"], dg["ProtocolData"],
+                                            sorted((o.ids(x["MemberId"]), x["ClientId"]) for x in dg["Members"])))
+        lg = admin.send("ListGroups", 5, {"StatesFilter": [], "TypesFilter": []})
+        o.add("ListGroups downgraded", [(g["GroupState"], g["GroupType"]) for g in lg["Groups"]
+                                        if g["GroupId"] == group])
+        o.add("m1 heartbeat downgraded", m1.heartbeat())
+        o.add("m2 heartbeat downgraded", m2.heartbeat())
+        f1, f2 = pool.submit(m1.join), pool.submit(m2.join)
+        r1, r2 = f1.result(timeout=30), f2.result(timeout=30)
+        o.add("classic rejoin", sorted((r["ErrorCode"], r["GenerationId"], r["ProtocolName"], len(r["Members"]))
+                                       for r in (r1, r2)))
+        leader = m1 if r1["Leader"] == m1.member_id else m2
+        other = m2 if leader is m1 else m1
+        fs = pool.submit(other.sync)
+        r = leader.sync({m1.member_id: assignment(topic, [0, 1, 2]), m2.member_id: assignment(topic, [3, 4, 5])})
+        o.add("classic sync", (r["ErrorCode"], fs.result(timeout=30)["ErrorCode"]))
+        dg = describe(admin, group)
+        o.add("classic again", (dg["GroupState"], dg["ProtocolData"], len(dg["Members"])))
+        r = cs.join(group, [topic])
+        o.add("upgrade again", (r["ErrorCode"], r["MemberEpoch"]))
+        r = cs.hb(group, MemberEpoch=-1, MemberId=r["MemberId"])
+        o.add("leave again", r["ErrorCode"])
+        return o
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for m in (m1, m2, m3):
+            if m is not None:
+                m.close()
+        admin.close()
+        cs.close()
+
+
+def test_online_migration(pair, request):
+    """The whole upgrade / downgrade sequence against Apache Kafka 4.1.1 and Gregor."""
+    topic = unique_name("mig")
+    pair.create_topic(topic, 6)
+    obs = {s.name: migration(s, topic, unique_name("mig")) for s in pair.sides}
+    compare("online migration", obs["kafka"], obs["gregor"])
+
+
+def upgrade_cases(side, topic: str, prefix: str) -> Obs:
+    """Classic groups a consumer-protocol member cannot upgrade (another protocol type, a custom
+    assignor's user data) and ones it upgrades while they rebalance."""
+    from test_groups_kip848 import Side
+    cs = Side(side.host, side.port)
+    cs.wait_coordinator(prefix + "-probe", [topic])
+    pool = ThreadPoolExecutor(4)
+    admin = KafkaClient(side.host, side.port, timeout=30)
+    o = Obs()
+    members: list[Member] = []
+
+    def join_consumer(group):
+        r = cs.join(group, [topic])
+        msg = r["ErrorMessage"].replace(group, "G") if r["ErrorMessage"] else r["ErrorMessage"]
+        return r["ErrorCode"], msg, r["MemberEpoch"]
+    try:
+        # (Malformed subscription metadata cannot be compared: Kafka 4.1.1 never completes the
+        # JoinGroup of a consumer-type group whose metadata does not parse.)
+        for case, kw in (("connect", {"ptype": "connect"}), ("user data", {"assign_user_data": b"sticky"})):
+            group = f"{prefix}-{case.replace(' ', '-')}"
+            find_coordinator(side, group)
+            m1, m2 = classic_pair(side, group, topic, pool, admin, [0, 1, 2], [3, 4, 5], **kw)
+            members += [m1, m2]
+            o.add(f"{case}: consumer join", join_consumer(group))
+            o.add(f"{case}: still classic", (describe(admin, group)["GroupState"], m1.heartbeat()))
+        # Upgraded while preparing a rebalance: the parked JoinGroup must rejoin.
+        group = prefix + "-preparing"
+        find_coordinator(side, group)
+        m1, m2 = classic_pair(side, group, topic, pool, admin, [0, 1, 2], [3, 4, 5])
+        members += [m1, m2]
+        o.members += [m1, m2]
+        f1 = pool.submit(m1.join)
+        wait_until(lambda: describe(admin, group)["GroupState"] == "PreparingRebalance", timeout=10,
+                   message=f"{side.name}: PreparingRebalance")
+        o.add("preparing: consumer join", join_consumer(group))
+        o.add("preparing: parked join", f1.result(timeout=30)["ErrorCode"])
+        d = cs.describe(group)
+        o.add("preparing: members", (d["GroupEpoch"], sorted((o.ids(m["MemberId"]) if m["MemberId"] in
+                                                               (m1.member_id, m2.member_id) else "c",
+                                                               m["MemberEpoch"]) for m in d["Members"])))
+        # Upgraded while completing one: the parked SyncGroup must rejoin.
+        group = prefix + "-completing"
+        find_coordinator(side, group)
+        m1, m2 = classic_pair(side, group, topic, pool, admin, [0, 1, 2], [3, 4, 5])
+        members += [m1, m2]
+        o.members += [m1, m2]
+        f1 = pool.submit(m1.join)
+        wait_until(lambda: describe(admin, group)["GroupState"] == "PreparingRebalance", timeout=10,
+                   message=f"{side.name}: PreparingRebalance")
+        r2 = m2.join()
+        r1 = f1.result(timeout=30)
+        o.add("completing: joins", (r1["ErrorCode"], r2["ErrorCode"], r1["GenerationId"]))
+        fs = pool.submit(m2.sync)
+        wait_until(lambda: describe(admin, group)["GroupState"] == "CompletingRebalance", timeout=10,
+                   message=f"{side.name}: CompletingRebalance")
+        o.add("completing: consumer join", join_consumer(group))
+        o.add("completing: parked sync", fs.result(timeout=30)["ErrorCode"])
+        d = cs.describe(group)
+        o.add("completing: members", (d["GroupEpoch"], sorted(m["MemberEpoch"] for m in d["Members"])))
+        o.add("completing: m1 heartbeat", m1.heartbeat())
+        return o
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for m in members:
+            m.close()
+        admin.close()
+        cs.close()
+
+
+def test_upgrade_refusals_and_rebalancing_groups(pair):
+    """GROUP_ID_NOT_FOUND with Kafka's messages for a `connect` group and a custom assignor's user
+    data; groups in PreparingRebalance / CompletingRebalance are upgraded
+    and their parked JoinGroup / SyncGroup answered REBALANCE_IN_PROGRESS."""
+    topic = unique_name("migr")
+    pair.create_topic(topic, 6)
+    prefix = unique_name("migr")
+    obs = {s.name: upgrade_cases(s, topic, prefix + s.name[0]) for s in pair.sides}
+    compare("upgrade refusals", obs["kafka"], obs["gregor"])
+
+
+def policy_cases(side, topic: str, prefix: str, policy: str) -> Obs:
+    """With group.consumer.max.size=2: a classic group of 3 (too large) and of 2 (full once
+    converted); then a group of 1 classic member upgraded (or not) and the consumer-protocol member
+    leaving (downgrade or not)."""
+    from test_groups_kip848 import Side, parts
+    cs = Side(side.host, side.port)
+    cs.wait_coordinator(prefix + "-probe", [topic])
+    pool = ThreadPoolExecutor(4)
+    admin = KafkaClient(side.host, side.port, timeout=30)
+    o = Obs()
+    members: list[Member] = []
+
+    def join_consumer(group):
+        r = cs.join(group, [topic])
+        msg = r["ErrorMessage"].replace(group, "G") if r["ErrorMessage"] else r["ErrorMessage"]
+        return r, (r["ErrorCode"], msg, r["MemberEpoch"], parts(r))
+    try:
+        group = prefix + "-three"
+        find_coordinator(side, group)
+        m1, m2 = classic_pair(side, group, topic, pool, admin, [0, 1], [2, 3])
+        m3 = Member(side, group, "m3", [topic])
+        members += [m1, m2, m3]
+        assert m3.join()["ErrorCode"] == MEMBER_ID_REQUIRED
+        f3 = pool.submit(m3.join)
+        wait_until(lambda: describe(admin, group)["GroupState"] == "PreparingRebalance", timeout=10,
+                   message=f"{side.name}: PreparingRebalance")
+        f1, f2 = pool.submit(m1.join), pool.submit(m2.join)
+        assert [f.result(timeout=30)["ErrorCode"] for f in (f1, f2, f3)] == [NONE] * 3
+        fs = [pool.submit(m.sync) for m in (m2, m3)]
+        m1.sync({m1.member_id: assignment(topic, [0, 1]), m2.member_id: assignment(topic, [2, 3]),
+                 m3.member_id: assignment(topic, [4, 5])})
+        assert [f.result(timeout=30)["ErrorCode"] for f in fs] == [NONE] * 2
+        o.add("three classic members", join_consumer(group)[1])
+        group = prefix + "-two"
+        find_coordinator(side, group)
+        m1, m2 = classic_pair(side, group, topic, pool, admin, [0, 1, 2], [3, 4, 5])
+        members += [m1, m2]
+        o.add("two classic members", join_consumer(group)[1])
+        o.add("two: still classic", (describe(admin, group)["GroupState"], m1.heartbeat(), m2.heartbeat()))
+        # A classic member may always join a consumer group; whether the group becomes classic
+        # when the consumer-protocol member leaves is the policy's.
+        group = prefix + "-mixed"
+        find_coordinator(side, group)
+        r, seen = join_consumer(group)
+        o.add("mixed: consumer member", seen)
+        c0 = r["MemberId"]
+        m0 = Member(side, group, "m0", [topic])
+        members.append(m0)
+        o.members = [m0]
+        r = m0.join()
+        o.add("mixed: classic join", (r["ErrorCode"], len(r["MemberId"])))
+        r = m0.join()
+        o.add("mixed: classic joined", (r["ErrorCode"], r["GenerationId"]))
+        r = m0.sync()
+        o.add("mixed: classic sync", (r["ErrorCode"], parse_assignment(r["Assignment"])[1]))
+        r = cs.hb(group, MemberEpoch=-1, MemberId=c0)
+        o.add("mixed: consumer leaves", (r["ErrorCode"], r["MemberEpoch"]))
+        d = cs.describe(group, version=1)
+        o.add("mixed: consumer group after", (d["ErrorCode"], d["GroupState"], d["GroupEpoch"],
+                                              [(o.ids(m["MemberId"]), m["MemberType"]) for m in d["Members"]]))
+        dg = describe(admin, group)
+        o.add("mixed: classic group after", (dg["ErrorCode"], dg["GroupState"], [o.ids(x["MemberId"])
+                                                                                 for x in dg["Members"]]))
+        o.add("mixed: heartbeat after", m0.heartbeat())
+        group = prefix + "-one"
+        find_coordinator(side, group)
+        m1 = Member(side, group, "m1", [topic])
+        members.append(m1)
+        o.members = [m1]
+        assert m1.join()["ErrorCode"] == MEMBER_ID_REQUIRED and m1.join()["ErrorCode"] == NONE
+        assert m1.sync({m1.member_id: assignment(topic, [0, 1, 2, 3, 4, 5])})["ErrorCode"] == NONE
+        r, seen = join_consumer(group)
+        o.add("one classic member", seen)
+        if r["ErrorCode"] != NONE:
+            return o
+        c1 = r["MemberId"]
+        o.add("one: m1 heartbeat", m1.heartbeat())
+        r = m1.join()
+        o.add("one: m1 rejoins", (r["ErrorCode"], r["GenerationId"]))
+        r = m1.sync()
+        o.add("one: m1 sync", (r["ErrorCode"], len(parse_assignment(r["Assignment"])[1].get(topic, []))))
+        r = cs.hb(group, MemberEpoch=-1, MemberId=c1)
+        o.add("one: consumer leaves", (r["ErrorCode"], r["MemberEpoch"]))
+        d = cs.describe(group, version=1)
+        o.add("one: consumer group after", (d["ErrorCode"], d["GroupState"], d["GroupEpoch"],
+                                            [(o.ids(m["MemberId"]), m["MemberType"], m["MemberEpoch"])
+                                             for m in d["Members"]]))
+        dg = describe(admin, group)
+        o.add("one: classic group after", (dg["ErrorCode"], dg["GroupState"], [o.ids(x["MemberId"])
+                                                                               for x in dg["Members"]]))
+        o.add("one: m1 heartbeat after", m1.heartbeat())
+        return o
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for m in members:
+            m.close()
+        admin.close()
+        cs.close()
+
+
+@pytest.mark.parametrize("policy", ["upgrade", "downgrade"])
+def test_migration_policy(tmp_path, broker_factory, policy):
+    """group.consumer.migration.policy (and group.consumer.max.size=2) on a reference Apache Kafka
+    4.1.1 started for it and on Gregor: upgrades refused by the policy or by the size, downgrade
+    done or not when the consumer-protocol member leaves."""
+    import kafka_ref as kr
+    from test_differential import IDENTITY_KEYS, Pair, Side
+    if not kr.kafka_available():
+        pytest.skip(kr.missing_reason())
+    k = kr.KafkaRef(tmp_path / "kafka", overrides={"group.consumer.migration.policy": policy,
+                                                    "group.consumer.max.size": 2})
+    k.start()
+    try:
+        gregor = broker_factory(config={key: v for key, v in k.properties().items() if key not in IDENTITY_KEYS})
+        p = Pair(Side("kafka", k.host, k.port, k.node_id), Side("gregor", gregor.host, gregor.port, gregor.node_id),
+                 {})
+        topic = unique_name("migp")
+        p.create_topic(topic, 6)
+        prefix = unique_name("migp")
+        obs = {s.name: policy_cases(s, topic, prefix + s.name[0], policy) for s in p.sides}
+        for s in p.sides:
+            s.close()
+    finally:
+        k.stop(check=False)
+    compare(f"migration policy {policy}", obs["kafka"], obs["gregor"])
