@@ -318,12 +318,13 @@ def test_classic_and_consumer_not_mixed(side):
 
 
 class JavaConsumer848:
-    """`group-member` (tests/java/client) with group.protocol=consumer."""
+    """`group-member` (tests/java/client) with group.protocol=consumer (or classic)."""
 
-    def __init__(self, bootstrap: str, topic: str | None, group: str, jar, java: str, extra: tuple = ()):
+    def __init__(self, bootstrap: str, topic: str | None, group: str, jar, java: str, extra: tuple = (),
+                 protocol: str = "consumer", timeout_ms: int = 90000):
         cmd = [java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar", str(jar), "group-member",
-               "--bootstrap", bootstrap, "--group", group, "--timeout-ms", "90000",
-               "--config", "group.protocol=consumer", *(("--topic", topic) if topic else ()), *extra]
+               "--bootstrap", bootstrap, "--group", group, "--timeout-ms", str(timeout_ms),
+               "--config", f"group.protocol={protocol}", *(("--topic", topic) if topic else ()), *extra]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      text=True, preexec_fn=die_with_parent)
         self.out = LineReader(self.proc)
@@ -897,3 +898,136 @@ def test_java_consumer_regex_subscription(broker_factory, java_client, how):
     finally:
         for m in ms:
             m.kill()
+
+
+# --------------------------------------------------------------------------- online migration, real clients
+#
+# Kafka 4's group.consumer.migration.policy=bidirectional (the default): classic members and
+# consumer-protocol members in one group. Members commit automatically (on every revocation
+# too), so a partition that moves is read on from where its last owner stopped: every record is
+# read exactly once. Each step produces a batch and waits until it is read, so consumption goes on
+# throughout.
+
+MIGRATION_CONFIG = dict(KIP848_CONFIG, **{"group.min.session.timeout.ms": 3000})
+AUTO_COMMIT = ("--config", "enable.auto.commit=true", "--config", "auto.commit.interval.ms=500")
+CLASSIC = AUTO_COMMIT + ("--config", "heartbeat.interval.ms=500", "--config", "session.timeout.ms=6000")
+
+
+class Fleet:
+    """The Java members of one group over time; every record any of them read."""
+
+    def __init__(self, bootstrap: str, topic: str, group: str, jar, java: str):
+        self.b, self.topic, self.group, self.jar, self.java = bootstrap, topic, group, jar, java
+        self.members: list[JavaConsumer848] = []
+        self.produced = 0
+        self.batch = 0
+
+    def start(self, protocol: str) -> JavaConsumer848:
+        m = JavaConsumer848(self.b, self.topic, self.group, self.jar, self.java,
+                            CLASSIC if protocol == "classic" else AUTO_COMMIT, protocol=protocol, timeout_ms=240000)
+        self.members.append(m)
+        return m
+
+    def live(self) -> list[JavaConsumer848]:
+        return [m for m in self.members if m.proc.poll() is None]
+
+    def records(self) -> list[tuple[int, int]]:
+        return [r for m in self.members for r in m.records()]
+
+    def covered(self, n: int) -> bool:
+        """n live members whose assignments split all 6 partitions."""
+        a = [m.assignment() for m in self.live()]
+        return len(a) == n and all(a) and sum(len(x) for x in a) == 6 and set().union(*a) == set(range(6))
+
+    def produce_and_read(self, what: str) -> None:
+        """A batch of records (some in every partition) that the live members read, none twice."""
+        self.batch += 1
+        self.produced += produce_spread(self.b, self.topic, 6, 5, tag=f"b{self.batch}")
+        wait_until(lambda: len(set(self.records())) >= self.produced, timeout=60,
+                   message=f"{self.produced} records read ({what})")
+        got = self.records()
+        assert len(set(got)) == self.produced, (what, len(set(got)), self.produced)
+        assert len(got) == len(set(got)), f"records read twice ({what}): {len(got) - len(set(got))}"
+
+    def kill(self) -> None:
+        for m in self.members:
+            m.kill()
+
+
+def member_types(side: Side, group: str) -> list[int] | None:
+    d = side.describe(group, version=1)
+    return None if d["ErrorCode"] else sorted(m["MemberType"] for m in d["Members"])
+
+
+def test_java_classic_and_consumer_members_share(broker_factory, topic_name, java_client):
+    """A classic Java member (group.protocol=classic) alone in a group on a 6-partition topic; a
+    consumer-protocol member joins: the group becomes a consumer group with both, they split the
+    partitions, and every record is read once."""
+    from kafka_ref import java_bin
+    kbroker = broker_factory(config=MIGRATION_CONFIG)
+    b = kbroker.bootstrap
+    create_topic(b, topic_name, partitions=6)
+    f = Fleet(b, topic_name, group_name("mix"), java_client.jar, java_bin())
+    side = Side(kbroker.host, kbroker.port)
+    try:
+        a = f.start("classic")
+        wait_until(lambda: f.covered(1), timeout=60, message="the classic member with all 6 partitions")
+        f.produce_and_read("classic alone")
+        c = f.start("consumer")
+        wait_until(lambda: f.covered(2) and len(a.assignment()) == 3, timeout=60,
+                   message="the classic and the consumer-protocol member with 3 partitions each")
+        assert member_types(side, f.group) == [0, 1]  # one classic, one consumer-protocol member
+        assert not a.assignment() & c.assignment()
+        f.produce_and_read("classic and consumer members")
+        d = side.describe(f.group, version=1)
+        assert d["GroupState"] == "Stable" and len({m["MemberEpoch"] for m in d["Members"]}) == 1, d
+    finally:
+        f.kill()
+        side.close()
+
+
+def test_java_rolling_upgrade_and_downgrade(broker_factory, topic_name, java_client):
+    """Two classic Java members; each in turn is stopped and replaced by a consumer-protocol
+    member (rolling upgrade: the group becomes a consumer group when the first one joins), then
+    back (rolling downgrade: the group becomes classic when the last consumer-protocol member
+    leaves). Records produced at every step are read, none twice."""
+    from kafka_ref import java_bin
+    kbroker = broker_factory(config=MIGRATION_CONFIG)
+    b = kbroker.bootstrap
+    create_topic(b, topic_name, partitions=6)
+    f = Fleet(b, topic_name, group_name("roll"), java_client.jar, java_bin())
+    side = Side(kbroker.host, kbroker.port)
+    admin = KafkaClient(kbroker.host, kbroker.port, timeout=30)
+    try:
+        a1, a2 = f.start("classic"), f.start("classic")
+        wait_until(lambda: f.covered(2), timeout=60, message="two classic members")
+        assert member_types(side, f.group) is None  # a classic group
+        f.produce_and_read("two classic members")
+        # Rolling upgrade.
+        a1.stop()
+        c1 = f.start("consumer")
+        wait_until(lambda: f.covered(2) and c1.assignment(), timeout=60, message="a2 and the first consumer member")
+        assert member_types(side, f.group) == [0, 1]
+        f.produce_and_read("upgrade half way")
+        a2.stop()
+        c2 = f.start("consumer")
+        wait_until(lambda: f.covered(2) and c2.assignment(), timeout=60, message="two consumer-protocol members")
+        assert member_types(side, f.group) == [1, 1]
+        f.produce_and_read("upgraded")
+        # Rolling downgrade.
+        c1.stop()
+        a3 = f.start("classic")
+        wait_until(lambda: f.covered(2) and a3.assignment(), timeout=60, message="c2 and a classic member")
+        assert member_types(side, f.group) == [0, 1]
+        f.produce_and_read("downgrade half way")
+        c2.stop()
+        wait_until(lambda: member_types(side, f.group) is None, timeout=30, message="the group classic again")
+        a4 = f.start("classic")
+        wait_until(lambda: f.covered(2) and a4.assignment(), timeout=60, message="two classic members again")
+        g = admin.send("DescribeGroups", 5, {"Groups": [f.group], "IncludeAuthorizedOperations": False})["Groups"][0]
+        assert (g["GroupState"], g["ProtocolType"], len(g["Members"])) == ("Stable", "consumer", 2), g
+        f.produce_and_read("downgraded")
+    finally:
+        f.kill()
+        side.close()
+        admin.close()
