@@ -1031,3 +1031,61 @@ def test_java_rolling_upgrade_and_downgrade(broker_factory, topic_name, java_cli
         f.kill()
         side.close()
         admin.close()
+
+
+def test_confluent_classic_members_and_java_consumer_member(broker_factory, topic_name, java_client):
+    """Two confluent-kafka (librdkafka) members, classic protocol only, in a group; a Java
+    consumer-protocol member joins: the group is upgraded, the librdkafka members keep speaking
+    JoinGroup / SyncGroup / Heartbeat and get their partitions from the broker's assignor, the
+    three split the topic, every record is read once. When the Java member leaves, the group is
+    classic again and the librdkafka members share the topic between them."""
+    from kafka_ref import java_bin
+
+    from group_helpers import Members, rk_consumer
+    kbroker = broker_factory(config=MIGRATION_CONFIG)
+    b = kbroker.bootstrap
+    create_topic(b, topic_name, partitions=6)
+    group = group_name("rkmix")
+    auto = {"enable.auto.commit": True, "auto.commit.interval.ms": 500}
+    rk = Members(rk_consumer(b, group, **auto), rk_consumer(b, group, **auto))
+    for c in rk.consumers:
+        c.subscribe([topic_name])
+    side = Side(kbroker.host, kbroker.port)
+    admin = KafkaClient(kbroker.host, kbroker.port, timeout=30)
+    java = None
+    produced = 0
+
+    def read_all(what, extra=()):
+        def done():
+            got = [k for i in range(len(rk.consumers)) for k in rk.keys(i)] + [r for j in extra for r in j.records()]
+            return len(set(got)) >= produced and got
+        got = rk.poll_until(done, timeout=60, message=f"{produced} records ({what})")
+        assert len(got) == len(set(got)) == produced, (what, len(got), len(set(got)), produced)
+    try:
+        rk.wait_assignment([3, 3], timeout=60)
+        produced += produce_spread(b, topic_name, 6, 5, tag="a")
+        read_all("two librdkafka members")
+        java = JavaConsumer848(b, topic_name, group, java_client.jar, java_bin(), AUTO_COMMIT, timeout_ms=180000)
+
+        def three():
+            a = rk.assignments() + [java.assignment()]
+            flat = [p for s in a for p in s]
+            return sorted(len(s) for s in a) == [2, 2, 2] and sorted(flat) == list(range(6))
+        rk.poll_until(three, timeout=60, message="two librdkafka members and the Java member, 2 partitions each")
+        assert member_types(side, group) == [0, 0, 1]
+        produced += produce_spread(b, topic_name, 6, 5, tag="b")
+        read_all("librdkafka and Java members", [java])
+        java.stop()
+        rk.poll_until(lambda: member_types(side, group) is None and sorted(len(s) for s in rk.assignments()) == [3, 3]
+                      and set().union(*rk.assignments()) == set(range(6)), timeout=60,
+                      message="the group classic again, the librdkafka members with 3 partitions each")
+        g = admin.send("DescribeGroups", 5, {"Groups": [group], "IncludeAuthorizedOperations": False})["Groups"][0]
+        assert (g["GroupState"], g["ProtocolType"], len(g["Members"])) == ("Stable", "consumer", 2), g
+        produced += produce_spread(b, topic_name, 6, 5, tag="c")
+        read_all("classic again", [java])
+    finally:
+        if java is not None:
+            java.kill()
+        rk.close_all()
+        side.close()
+        admin.close()
