@@ -7,9 +7,13 @@ ConsumerGroupDescribe with server-side assignment.
 - Raw protocol (kafka_proto): the same join / reconcile / revoke / leave heartbeat sequence
   against the reference Apache Kafka 4.1.1 and Gregor gives the same errors, epochs, states
   and assignment shapes; on Gregor alone: static members, session and rebalance timeouts,
-  the range assignor, OffsetCommit/OffsetFetch member epochs, classic and consumer protocols
-  not mixed in one group.
+  the range assignor, OffsetCommit/OffsetFetch member epochs, group.consumer.migration.policy
+  disabled.
 - @platformatic/kafka with groupProtocol: 'consumer' (tests/node/group_platformatic848.js).
+- Online migration (classic and consumer-protocol members in one group) with real clients: Java
+  classic and consumer-protocol members sharing a topic, a rolling upgrade and a rolling downgrade,
+  confluent-kafka classic members with a Java consumer-protocol member; a mixed group survives a
+  restart. (Raw-protocol comparisons with Kafka are in test_groups_differential.py.)
 
 - __consumer_offsets: the group's KIP-848 records survive a restart (SIGTERM and kill -9) with
   the raw protocol and with the Java consumer, kafka-dump-log decodes them, and the records Gregor
@@ -293,25 +297,46 @@ def test_range_assignor_and_subscriptions(side):
     assert r["ErrorCode"] == NONE and side.describe(group)["GroupEpoch"] == e + 1
 
 
-def test_classic_and_consumer_not_mixed(side):
-    topic, group = unique_name("k848m"), group_name("k848m")
-    side.create_topic(topic, 2)
-    side.wait_coordinator(group)
-    join = {"GroupId": group, "SessionTimeoutMs": 10000, "RebalanceTimeoutMs": 10000, "MemberId": "",
-            "GroupInstanceId": None, "ProtocolType": "consumer",
-            "Protocols": [{"Name": "range", "Metadata": b"\x00\x00\x00\x00\x00\x00\xff\xff\xff\xff"}]}
-    a = side.join(group, [topic])
-    assert side.send("JoinGroup", 5, join)["ErrorCode"] == INCONSISTENT_GROUP_PROTOCOL
-    side.hb(group, MemberEpoch=-1, MemberId=a["MemberId"])
-    # Empty: the group may change protocol (its offsets stay).
-    r = side.send("JoinGroup", 5, join)
-    assert r["ErrorCode"] == MEMBER_ID_REQUIRED
-    r = side.send("JoinGroup", 5, dict(join, MemberId=r["MemberId"]))
-    assert r["ErrorCode"] == NONE
-    r = side.join(group, [topic])
-    assert r["ErrorCode"] == GROUP_ID_NOT_FOUND and "not a consumer group" in r["ErrorMessage"]
-    d = side.describe(group)
-    assert d["ErrorCode"] == GROUP_ID_NOT_FOUND
+def test_migration_disabled(broker_factory):
+    """group.consumer.migration.policy=disabled: a consumer-protocol member cannot join a classic
+    group that has members (GROUP_ID_NOT_FOUND, Kafka's message); a classic member may still join
+    a consumer group (Kafka allows that whatever the policy), and the group stays a consumer group
+    when its consumer-protocol member leaves. Empty groups change protocol freely, offsets kept."""
+    kbroker = broker_factory(config=dict(KIP848_CONFIG, **{"group.consumer.migration.policy": "DISABLED"}))
+    side = Side(kbroker.host, kbroker.port)
+    try:
+        topic, group = unique_name("k848m"), group_name("k848m")
+        side.create_topic(topic, 2)
+        side.wait_coordinator(group)
+        join = {"GroupId": group, "SessionTimeoutMs": 10000, "RebalanceTimeoutMs": 10000, "MemberId": "",
+                "GroupInstanceId": None, "ProtocolType": "consumer",
+                "Protocols": [{"Name": "range", "Metadata": b"\x00\x00\x00\x00\x00\x00\xff\xff\xff\xff"}]}
+        a = side.join(group, [topic])
+        r = side.send("JoinGroup", 5, join)
+        assert r["ErrorCode"] == MEMBER_ID_REQUIRED and len(r["MemberId"]) == 22, r
+        r = side.send("JoinGroup", 5, dict(join, MemberId=r["MemberId"]))
+        # It subscribes to nothing: no new group epoch (its generation is the member epoch).
+        assert r["ErrorCode"] == NONE and r["GenerationId"] == 1 and r["Leader"] == "", r
+        classic = r["MemberId"]
+        assert side.hb(group, MemberEpoch=-1, MemberId=a["MemberId"])["ErrorCode"] == NONE
+        d = side.describe(group, version=1)
+        assert [(m["MemberId"], m["MemberType"]) for m in d["Members"]] == [(classic, 0)], d
+        r = side.send("LeaveGroup", 3, {"GroupId": group, "Members": [{"MemberId": classic, "GroupInstanceId": None}]})
+        assert r["ErrorCode"] == NONE and r["Members"][0]["ErrorCode"] == NONE
+        assert side.describe(group)["GroupState"] == "Empty"
+        # Empty: the group may change protocol (its offsets stay).
+        r = side.send("JoinGroup", 5, join)
+        assert r["ErrorCode"] == MEMBER_ID_REQUIRED
+        r = side.send("JoinGroup", 5, dict(join, MemberId=r["MemberId"]))
+        assert r["ErrorCode"] == NONE
+        r = side.join(group, [topic])
+        assert r["ErrorCode"] == GROUP_ID_NOT_FOUND, r
+        assert r["ErrorMessage"] == (f"Cannot upgrade classic group {group} to consumer group because online "
+                                     "upgrade is disabled.")
+        d = side.describe(group)
+        assert d["ErrorCode"] == GROUP_ID_NOT_FOUND
+    finally:
+        side.close()
 
 
 # --------------------------------------------------------------------------- Java
