@@ -438,6 +438,8 @@ void gr_cg_classic_sync(gr_gcoord_t *c, gr_group_t *g, const gr_SyncGroupRequest
     }
     gr_gc_timer_cancel(c, &m->sync_timer);
     gr_gc_timer_arm(c, &m->session, m->classic_session_ms);
+    /* The topics' names (a group just loaded has not looked them up). */
+    gr_cg_refresh_topics(cg, meta_of(c));
     gr_buf_t b;
     gr_buf_init(&b);
     int16_t version = m->nprotos ? gr_cg_protocol_version(m->protos[0].meta, m->protos[0].meta_len) : 0;
