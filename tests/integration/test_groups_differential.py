@@ -958,7 +958,24 @@ def policy_cases(side, topic: str, prefix: str, policy: str) -> Obs:
         cs.close()
 
 
-@pytest.mark.parametrize("policy", ["upgrade", "downgrade"])
+def policy_config(side, version: int = 4) -> tuple:
+    """The broker's group.consumer.migration.policy as DescribeConfigs shows it."""
+    r = side.send("DescribeConfigs", version, {"Resources": [{"ResourceType": 4, "ResourceName": str(side.node_id),
+                                                              "ConfigurationKeys": ["group.consumer.migration.policy"]}],
+                                               "IncludeSynonyms": False, "IncludeDocumentation": False})
+    c = r["Results"][0]["Configs"][0]
+    return c["Value"], c["ReadOnly"], c["ConfigSource"], c["IsSensitive"], c.get("ConfigType")
+
+
+def test_migration_policy_default(pair):
+    """group.consumer.migration.policy: Kafka 4.1's default (bidirectional), read-only, a string."""
+    d = Diffs("group.consumer.migration.policy")
+    d.expect("DescribeConfigs", ("bidirectional", True, 5, False, 2), policy_config(pair.kafka),
+             policy_config(pair.gregor))
+    d.check()
+
+
+@pytest.mark.parametrize("policy", ["Upgrade", "downgrade"])
 def test_migration_policy(tmp_path, broker_factory, policy):
     """group.consumer.migration.policy (and group.consumer.max.size=2) on a reference Apache Kafka
     4.1.1 started for it and on Gregor: upgrades refused by the policy or by the size, downgrade
@@ -979,6 +996,8 @@ def test_migration_policy(tmp_path, broker_factory, policy):
         prefix = unique_name("migp")
         obs = {s.name: policy_cases(s, topic, prefix + s.name[0], policy) for s in p.sides}
         for s in p.sides:
+            # Any case is accepted and the value shown as written (a static broker config).
+            obs[s.name].add("DescribeConfigs", policy_config(s))
             s.close()
     finally:
         k.stop(check=False)
