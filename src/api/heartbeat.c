@@ -1,5 +1,6 @@
 /* Heartbeat (key 12), versions 0-4: a member keeps its session alive and
- * learns whether the group is rebalancing (REBALANCE_IN_PROGRESS). */
+ * learns whether the group is rebalancing (REBALANCE_IN_PROGRESS), also as
+ * a classic member of a KIP-848 consumer group (group/cg_classic.c). */
 #include "api/dispatch.h"
 #include "group/group_service.h"
 #include "kafka_msgs.h"

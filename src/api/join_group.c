@@ -2,7 +2,9 @@
  * group; the answer waits until the group's join phase completes (see
  * group/membership.c). v4+ with an empty member id is answered at once with
  * MEMBER_ID_REQUIRED and the id to rejoin with; v0 has no rebalance
- * timeout (the session timeout is used). */
+ * timeout (the session timeout is used). A JoinGroup for a KIP-848
+ * consumer group with members joins it as a classic member, answered once
+ * its records are durable (group/cg_classic.c). */
 #include "api/dispatch.h"
 #include "group/group_service.h"
 #include "kafka_msgs.h"

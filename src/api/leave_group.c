@@ -2,7 +2,8 @@
  * rebalances at once. v0-2 name one member (MemberId) and answer with one
  * error code; v3+ name a batch (by member id, or by group.instance.id with
  * an empty member id, as admin clients remove static members) and answer
- * per member. */
+ * per member. Members of a KIP-848 consumer group are removed from it (the
+ * group may become classic then: group/cg_migrate.c). */
 #include "api/dispatch.h"
 #include "group/group_service.h"
 #include "kafka_msgs.h"

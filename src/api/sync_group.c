@@ -1,7 +1,8 @@
 /* SyncGroup (key 14), versions 0-5: members fetch their assignment; the
  * leader's request carries everyone's. Followers that sync before the
  * leader wait for it (see group/membership.c). v5 adds protocol type and
- * name, checked against the group's. */
+ * name, checked against the group's. Classic members of a KIP-848 consumer
+ * group get the broker's assignment (group/cg_classic.c). */
 #include "api/dispatch.h"
 #include "group/group_service.h"
 #include "kafka_msgs.h"

@@ -26,7 +26,12 @@
  *
  * Group state: Empty (no members), Assigning (group epoch > assignment
  * epoch), Reconciling (a member not yet stable at the assignment epoch),
- * Stable. */
+ * Stable.
+ *
+ * Members may also speak the classic protocol (m->classic): their requests
+ * are in cg_classic.c, the conversions between classic and consumer groups
+ * (online migration) in cg_migrate.c. A member removed for any reason goes
+ * through gr_cg_fence, which may turn the group into a classic one. */
 #include "group/consumer_group.h"
 #include "base/err.h"
 #include "base/log.h"

@@ -624,6 +624,38 @@ static void test_policy_and_refusals(void **st)
     assert_non_null(strstr(c.message, "exceeds the consumer group maximum size"));
     env_free(e);
 
+    /* Metadata that is not a ConsumerProtocolSubscription. */
+    e = env_new(GR_GMIGRATE_UPGRADE | GR_GMIGRATE_DOWNGRADE);
+    for (int step = 0; step < 2; step++) {
+        gr_JoinGroupRequest rq;
+        gr_JoinGroupRequest_init(&rq);
+        rq.GroupId = gr_str("g");
+        rq.MemberId = gr_str(step ? a.member_id : "");
+        rq.SessionTimeoutMs = rq.RebalanceTimeoutMs = 10000;
+        rq.GroupInstanceId = gr_str(NULL);
+        rq.ProtocolType = gr_str("consumer");
+        gr_JoinGroupRequest_JoinGroupRequestProtocol p = {gr_str("range"), {(const uint8_t *)"\0\0\0\0\0\x09", 6}};
+        rq.Protocols = &p;
+        rq.Protocols_count = 1;
+        gr_gclient_t cl = {5, gr_str("client"), "/127.0.0.1"};
+        char id[128];
+        snprintf(id, sizeof id, "%s", a.member_id);
+        rq.MemberId = gr_str(step ? id : "");
+        memset(&a, 0, sizeof a);
+        gr_gcoord_join(e->c, &cl, &rq, on_join, &a);
+        advance(e, 0);
+        assert_true(a.done);
+    }
+    assert_int_equal(a.error, 0);
+    sync_res_t s;
+    sync_(e, a.member_id, a.generation, NULL, NULL, &s);
+    cg_heartbeat(e, NULL, 0, 0, &c);
+    assert_int_equal(c.error, GR_KERR_GROUP_ID_NOT_FOUND);
+    assert_string_equal(c.message, "Cannot upgrade classic group g to consumer group because the embedded consumer "
+                                   "protocol is malformed.");
+    assert_int_equal(heartbeat(e, a.member_id, a.generation), 0);
+    env_free(e);
+
     /* The group's first join phase (no protocol chosen yet): Kafka fails
      * with an unexpected error; the parked JoinGroup must rejoin. */
     cfg = test_cfg();
