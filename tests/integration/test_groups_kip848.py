@@ -1114,3 +1114,67 @@ def test_confluent_classic_members_and_java_consumer_member(broker_factory, topi
         rk.close_all()
         side.close()
         admin.close()
+
+
+@pytest.mark.parametrize("how", ["sigterm", "kill9"])
+def test_mixed_group_survives_restart(broker_factory, how):
+    """A consumer group with a classic member (upgraded from a classic group) and a
+    consumer-protocol member comes back after a restart as it was: the classic member keeps its
+    member epoch (its generation), its SyncGroup assignment and its classic session (from its
+    ClassicMemberMetadata record); ConsumerGroupDescribe shows both members with their types."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from test_groups_differential import classic_pair, parse_assignment
+    kbroker = broker_factory(config=MIGRATION_CONFIG)
+    topic, group = unique_name("mixr"), group_name("mixr")
+    s = Side(kbroker.host, kbroker.port)
+    admin = KafkaClient(kbroker.host, kbroker.port, timeout=30)
+    pool = ThreadPoolExecutor(4)
+    try:
+        s.create_topic(topic, 6)
+        s.wait_coordinator(group, [topic])
+        import types
+        gside = types.SimpleNamespace(name="gregor", host=kbroker.host, port=kbroker.port)
+        m1, m2 = classic_pair(gside, group, topic, pool, admin, [0, 1, 2], [3, 4, 5])
+        m2.leave()
+        assert m1.join()["ErrorCode"] == NONE
+        r = m1.sync({m1.member_id: b""})
+        assert r["ErrorCode"] == NONE, r
+        c = s.join(group, [topic])
+        assert c["ErrorCode"] == NONE, c
+        assert m1.join()["ErrorCode"] == NONE  # told to rejoin the consumer group
+        r = m1.sync()
+        assert r["ErrorCode"] == NONE and m1.generation == c["MemberEpoch"], (r, m1.generation, c)
+        mine = parse_assignment(r["Assignment"])[1][topic]
+        assert len(mine) == 3
+        before = s.describe(group, version=1)
+        assert sorted(m["MemberType"] for m in before["Members"]) == [0, 1]
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        s.close()
+        admin.close()
+    if how == "kill9":
+        kbroker.kill9()
+        kbroker.start()
+    else:
+        kbroker.restart()
+    s = Side(kbroker.host, kbroker.port)
+    m1.conn.close()
+    m1.conn = KafkaClient(kbroker.host, kbroker.port, timeout=30, client_id=m1.client_id)
+    try:
+        after = s.describe(group, version=1)
+        assert after["GroupEpoch"] == before["GroupEpoch"] and member_view(after) == member_view(before), \
+            (before, after)
+        assert sorted((m["MemberType"], m["ClientId"]) for m in after["Members"]) == [(0, "cid-m1"), (1, "kip848")]
+        assert m1.heartbeat() == NONE
+        r = m1.sync()
+        assert r["ErrorCode"] == NONE and parse_assignment(r["Assignment"])[1][topic] == mine, r
+        # The consumer-protocol member leaves: the group becomes classic, m1 rejoins it.
+        assert s.hb(group, MemberEpoch=-1, MemberId=c["MemberId"])["ErrorCode"] == NONE
+        g = m1.conn.send("DescribeGroups", 5, {"Groups": [group], "IncludeAuthorizedOperations": False})["Groups"][0]
+        assert (g["GroupState"], [x["MemberId"] for x in g["Members"]]) == ("PreparingRebalance", [m1.member_id]), g
+        r = m1.join()
+        assert r["ErrorCode"] == NONE and r["Leader"] == m1.member_id, r
+    finally:
+        s.close()
+        m1.close()
