@@ -142,15 +142,37 @@ def run_matrix(name: str, bootstrap: str, pid_fn, quick: bool, synced_rows: bool
                 results["synced"].append(r)
                 print(f"{name} produce {size}B p={parts} acks=all flush.messages=1: "
                       f"{r['records_per_sec']:.0f} rec/s", file=sys.stderr)
-            c = bench_json(bootstrap, "consume", "--topic", f"bench-{size}-{parts}-all",
-                           "--records", str(records))
+            # The data consumed is written apart, with full batches of a fixed size spread
+            # evenly over the partitions, so both brokers serve the same batch layout (batches
+            # written during the produce runs are as large as each broker's speed lets the
+            # producer make them).
+            ctopic = f"bench-consume-{size}-{parts}"
+            gregor_cli(bootstrap, "topic", "create", ctopic, "--partitions", str(parts))
+            gregor_cli(bootstrap, "-X", "linger.ms=200", "-X", "sticky.partitioning.linger.ms=0",
+                       "-X", "batch.num.messages=5000", "bench", "produce", "--topic", ctopic,
+                       "--records", str(records), "--record-size", str(size), "--acks", "1", "--json")
+            c = bench_json(bootstrap, "consume", "--topic", ctopic, "--records", str(records))
             c.update(size=size, partitions=parts)
+            c["java"] = java_consume(bootstrap, ctopic, records)
             results["consume"].append(c)
-            print(f"{name} consume {size}B p={parts}: {c['records_per_sec']:.0f} rec/s", file=sys.stderr)
+            print(f"{name} consume {size}B p={parts}: {c['records_per_sec']:.0f} rec/s; "
+                  f"kafka-consumer-perf-test fetch {c['java']['fetch_nmsg_sec']:.0f} rec/s", file=sys.stderr)
     results["rss_loaded_kib"] = rss_kib(pid_fn())
     results["e2e"] = e2e_latency(bootstrap, "bench-e2e", 500 if quick else 2000)
     print(f"{name} e2e: {results['e2e']}", file=sys.stderr)
     return results
+
+
+def java_consume(bootstrap: str, topic: str, records: int) -> dict:
+    """Kafka's own kafka-consumer-perf-test (the Java consumer, in a group). Its fetch
+    columns leave out the group join, whose length is group.initial.rebalance.delay.ms
+    (3 s by default) rather than anything the broker does."""
+    from kafka_tools import run_tool
+    r = run_tool("consumer-perf-test", "--bootstrap-server", bootstrap, "--topic", topic,
+                 "--messages", str(records), "--timeout", "60000", timeout=300)
+    f = [x.strip() for x in r.stdout.strip().splitlines()[-1].split(",")]
+    return {"mb_sec": float(f[3]), "nmsg_sec": float(f[5]), "rebalance_ms": float(f[6]),
+            "fetch_mb_sec": float(f[8]), "fetch_nmsg_sec": float(f[9])}
 
 
 def machine() -> str:
@@ -173,8 +195,9 @@ def report(g: dict, k: dict, kafka_version: str, quick: bool) -> str:
            f"- Brokers: Gregor `{GREGOR}` (this commit) and Apache Kafka {kafka_version} "
            "(single-node KRaft, JVM heap 1 GiB), each with its default settings, one at a time "
            "on the same machine.",
-           "- Client: `gregor bench` (librdkafka) for throughput, confluent-kafka for end-to-end "
-           "latency; the same for both brokers.",
+           "- Client: `gregor bench` (librdkafka) for throughput, Kafka's kafka-consumer-perf-test "
+           "for the second consume table, confluent-kafka for end-to-end latency; the same for "
+           "both brokers.",
            "- Each broker first takes a 300,000-record warm-up load that is not measured.",
            "- Durability: Gregor fsyncs before answering acks=all; Kafka does not fsync on the "
            "request path (it relies on replication), so Gregor's acks=all rows do more work.",
@@ -204,6 +227,15 @@ def report(g: dict, k: dict, kafka_version: str, quick: bool) -> str:
     for a, b in zip(g["consume"], k["consume"]):
         out.append(f"| {a['size']} B | {a['partitions']} | {a['records_per_sec']:.0f} | "
                    f"{a['mb_per_sec']:.1f} | {b['records_per_sec']:.0f} | {b['mb_per_sec']:.1f} |")
+    out += ["", "### Consume with Kafka's kafka-consumer-perf-test (Java consumer)", "",
+            "Fetch rate after the consumer has joined its group (the tool's fetch.* columns); "
+            "the join itself waits group.initial.rebalance.delay.ms on each broker.", "",
+            "| record | partitions | Gregor rec/s | Gregor MB/s | Kafka rec/s | Kafka MB/s |",
+            "|---:|---:|---:|---:|---:|---:|"]
+    for a, b in zip(g["consume"], k["consume"]):
+        ja, jb = a["java"], b["java"]
+        out.append(f"| {a['size']} B | {a['partitions']} | {ja['fetch_nmsg_sec']:.0f} | "
+                   f"{ja['fetch_mb_sec']:.1f} | {jb['fetch_nmsg_sec']:.0f} | {jb['fetch_mb_sec']:.1f} |")
     ge, ke = g["e2e"], k["e2e"]
     out += ["", "### End-to-end latency (produce to consume, acks=1, one record per ms)", "",
             "| broker | records | p50 ms | p95 ms | p99 ms | max ms |", "|---|---:|---:|---:|---:|---:|",
