@@ -385,26 +385,6 @@ static void join_success(gr_group_t *g, gr_gmember_t *m, bool with_members, cons
     r->Members_count = g->nmembers;
 }
 
-/* Kafka's appendGroupMetadataErrorToResponseError. */
-static int16_t append_error(int16_t err)
-{
-    switch (err) {
-    case GR_KERR_UNKNOWN_TOPIC_OR_PARTITION:
-    case GR_KERR_NOT_ENOUGH_REPLICAS:
-    case GR_KERR_REQUEST_TIMED_OUT:
-        return GR_KERR_COORDINATOR_NOT_AVAILABLE;
-    case GR_KERR_NOT_LEADER_OR_FOLLOWER:
-    case GR_KERR_KAFKA_STORAGE_ERROR:
-        return GR_KERR_NOT_COORDINATOR;
-    case GR_KERR_MESSAGE_TOO_LARGE:
-    case GR_KERR_RECORD_LIST_TOO_LARGE:
-    case GR_KERR_INVALID_FETCH_SIZE:
-        return GR_KERR_UNKNOWN_SERVER_ERROR;
-    default:
-        return err;
-    }
-}
-
 /* ---- adding and removing members ---- */
 
 static void hb_timer_fn(gr_gcoord_t *c, gr_gtimer_t *t);
@@ -927,7 +907,7 @@ static void update_static_member(join_ctx_t *x, gr_group_t *g, gr_gmember_t *m, 
                 schedule_heartbeat(c, m, m->session_timeout_ms);
                 gr_JoinGroupResponse r;
                 gr_JoinGroupResponse_init(&r);
-                r.ErrorCode = append_error(err);
+                r.ErrorCode = gr_gc_append_error(err);
                 r.MemberId = gr_str("");
                 r.GenerationId = g->generation;
                 r.ProtocolName = gr_str(g->protocol_name);
@@ -1226,7 +1206,7 @@ void gr_gcoord_sync(gr_gcoord_t *c, const gr_gclient_t *cl, const gr_SyncGroupRe
     }
     err = gr_gc_write_group(c, g);
     if (err) {
-        int16_t e = append_error(err);
+        int16_t e = gr_gc_append_error(err);
         reset_and_propagate(c, g, e);
         maybe_prepare_rebalance_or_complete_join(c, g, "the group's assignment could not be stored");
         return;

@@ -179,7 +179,6 @@ static void add_offset_tombstone(gr_grecs_t *r, const gr_group_t *g, const char 
     gr_grec_offset_key(k, gr_str(g->id), gr_str(topic), partition);
 }
 
-#define append_error gr_gc_append_error
 
 /* ---- OffsetCommit ---- */
 
@@ -215,7 +214,7 @@ typedef struct commit_wait_s {
 static void commit_durable(void *arg, int16_t err)
 {
     commit_wait_t *w = arg;
-    w->done(w->arg, err ? append_error(err) : 0);
+    w->done(w->arg, err ? gr_gc_append_error(err) : 0);
     free(w);
 }
 
@@ -306,7 +305,7 @@ bool gr_gcoord_commit(gr_gcoord_t *c, const gr_gcommit_t *rq, gr_gcommit_part_t 
         free(slots);
         free(w);
         prune_empty_topics(g);
-        err = oom ? GR_KERR_UNKNOWN_SERVER_ERROR : append_error(err);
+        err = oom ? GR_KERR_UNKNOWN_SERVER_ERROR : gr_gc_append_error(err);
         for (int i = 0; i < n; i++)
             *parts[i].error = err;
         return false;
@@ -463,7 +462,7 @@ int16_t gr_gcoord_delete_offsets(gr_gcoord_t *c, gr_str_t group_id, gr_gdelete_p
         err = gr_gc_append_recs(c, g, &r, NULL, NULL);
         if (err) {
             gr_grecs_free(&r);
-            return append_error(err);
+            return gr_gc_append_error(err);
         }
         for (int i = 0; i < n; i++)
             if (*parts[i].error == 0)
@@ -509,7 +508,7 @@ int16_t gr_gcoord_delete_group(gr_gcoord_t *c, gr_str_t group_id)
     err = gr_gc_append_recs(c, g, &r, NULL, NULL);
     gr_grecs_free(&r);
     if (err)
-        return append_error(err);
+        return gr_gc_append_error(err);
     gr_log(GR_LOG_INFO, "group", "deleted group %s", g->id);
     gr_gc_group_free(c, g);
     return 0;
